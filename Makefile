@@ -1,0 +1,39 @@
+# outlet: every command sets itself up on a fresh machine (a venv from requirements*.txt).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test lint typecheck unit package clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: $(STAMP)  ## the whole service locally on an embedded moto server
+	$(BIN)/python -m localcloud.run
+
+test: lint typecheck unit  ## ruff, mypy, pytest: what CI runs
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+package: $(STAMP)  ## SAM template + deployment.zip in build/
+	rm -rf build/$(STAGE)
+	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json build/$(STAGE)
+	@ls -l build/$(STAGE)
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""boto3 clients, built on first use and kept for the life of the container, never at import.
+
+Endpoints come from botocore's own ``AWS_ENDPOINT_URL`` handling, which is how ``make run``
+points the app at its embedded moto server without any local special case here.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
+
+@functools.cache
+def _client(service: str, region: str | None, endpoint: str | None) -> Any:
+    import boto3  # deferred: a cold start that never touches AWS (the CRC check) skips it
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "max_attempts": 3},
+        tcp_keepalive=True,
+    )
+    session: Any = boto3.session.Session()  # Any: the stubs type client() per literal service name
+    return session.client(service, region_name=region, config=config)
+
+
+def client(service: str) -> Any:
+    # The endpoint and region are part of the cache key so a process that moves between
+    # environments (the test suite does) never talks to a stale one.
+    return _client(
+        service,
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        os.environ.get("AWS_ENDPOINT_URL"),
+    )
+
+
+def dynamodb() -> DynamoDBClient:
+    result: DynamoDBClient = client("dynamodb")
+    return result
+
+
+def sqs() -> SQSClient:
+    result: SQSClient = client("sqs")
+    return result
+
+
+def secretsmanager() -> SecretsManagerClient:
+    result: SecretsManagerClient = client("secretsmanager")
+    return result

@@ -1,0 +1,115 @@
+"""Configuration: one settings model read from the environment at call time, and the secrets.
+
+Secrets come from AWS Secrets Manager in the cloud (the secret's ARN in ``SECRET_ARN``) and from
+plain environment variables only in the ``local`` stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+Stage = Literal["local", "dev", "prod"]
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is misconfigured: an operator must fix it; no caller input can cause it."""
+
+
+class Settings(BaseModel):
+    """Everything outlet reads from its environment. Built per call: cheap, and always current."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stage: Stage = "local"
+    table_name: str = "outlet-local"
+    delivery_queue_url: str | None = None
+    secret_arn: str | None = None
+    x_account_id: str = ""
+    publisher: Literal["outbox", "x"] = "outbox"
+    log_level: str = "INFO"
+    min_release_gap_minutes: int = Field(default=60, ge=0)
+    welcome_interval_hours: int = Field(default=168, ge=1)
+
+
+_ENV_NAMES = {name: name.upper() for name in Settings.model_fields}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values = {field: env[var] for field, var in _ENV_NAMES.items() if env.get(var, "") != ""}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid environment: {exc}") from exc
+
+
+class Secrets(BaseModel):
+    """The credentials outlet holds. ``SecretStr`` keeps them out of reprs and logs."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    admin_token: SecretStr
+    x_consumer_key: SecretStr = SecretStr("")
+    x_consumer_secret: SecretStr = SecretStr("")
+    x_access_token: SecretStr = SecretStr("")
+    x_access_token_secret: SecretStr = SecretStr("")
+    shopify_webhook_secret: SecretStr = SecretStr("")
+
+
+def secrets_from_environ(environ: Mapping[str, str]) -> Secrets:
+    """The local stage's secrets: the same names as the cloud secret's keys, upper-cased."""
+    values = {name: environ[name.upper()] for name in Secrets.model_fields if environ.get(name.upper())}
+    if "admin_token" not in values:
+        raise ConfigurationError("ADMIN_TOKEN is not set")
+    return Secrets.model_validate(values)
+
+
+class SecretsProvider:
+    """Reads the secret once per container and keeps it for ``max_age`` seconds.
+
+    A warm container answers from memory, so X's CRC check needs no AWS call; the age limit lets
+    a rotated secret reach running containers without a redeploy.
+    """
+
+    def __init__(
+        self,
+        fetch_secret_string: Callable[[str], str],
+        max_age: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch_secret_string
+        self._max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: dict[str, tuple[float, Secrets]] = {}
+
+    def get(self, settings: Settings, environ: Mapping[str, str] | None = None) -> Secrets:
+        if settings.stage == "local":
+            return secrets_from_environ(os.environ if environ is None else environ)
+        if not settings.secret_arn:
+            raise ConfigurationError("SECRET_ARN is not set")
+        arn = settings.secret_arn
+        with self._lock:
+            hit = self._cached.get(arn)
+            if hit is not None and self._clock() - hit[0] < self._max_age:
+                return hit[1]
+        secrets = _parse_secret(self._fetch(arn))
+        with self._lock:
+            self._cached[arn] = (self._clock(), secrets)
+        return secrets
+
+
+def _parse_secret(secret_string: str) -> Secrets:
+    try:
+        data: Any = json.loads(secret_string)
+        return Secrets.model_validate(data)
+    except (ValueError, ValidationError):
+        # `from None`: pydantic's error would carry the secret's content into the traceback.
+        raise ConfigurationError("the secret is not a JSON object with an admin_token") from None

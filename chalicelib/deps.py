@@ -1,0 +1,54 @@
+"""Wiring: names each real dependency once, builds it on first use and keeps it per container.
+
+Configuration is read on every call (cheap), so a changed environment is always seen; the
+expensive things (boto3 clients, the store, the secret) are cached against what they depend on.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from chalicelib import aws
+from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
+from chalicelib.delivery import Handler, dm_handler
+from chalicelib.publishing import OutboxPublisher, Publisher
+from chalicelib.store import Store
+
+
+def _fetch_secret(arn: str) -> str:
+    return aws.secretsmanager().get_secret_value(SecretId=arn)["SecretString"]
+
+
+_secrets = SecretsProvider(_fetch_secret)
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def secrets() -> Secrets:
+    return _secrets.get(settings())
+
+
+def admin_token() -> str:
+    return secrets().admin_token.get_secret_value()
+
+
+def store() -> Store:
+    return _store(settings().table_name)
+
+
+@functools.cache
+def _store(table_name: str) -> Store:
+    return Store(table_name, aws.dynamodb())
+
+
+def publisher() -> Publisher:
+    chosen = settings().publisher
+    if chosen == "outbox":
+        return OutboxPublisher(store())
+    raise ConfigurationError(f"publisher {chosen!r} is not available in this build")
+
+
+def delivery_handlers() -> dict[str, Handler]:
+    return {"dm": dm_handler(publisher())}

@@ -1,0 +1,72 @@
+"""Where posts, replies and DMs go: the publisher interface and the outbox publisher.
+
+The outbox publisher records what would be published in the table (``GET /outbox`` shows it); it
+is the local default and what the tests use. The X publisher arrives with the release work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from chalicelib.store import GSI1, AlreadyExists, Keys, Page, Store, iso, utcnow, without_keys
+
+EntryKind = Literal["post", "reply", "dm"]
+
+
+@dataclass(frozen=True)
+class Published:
+    id: str
+    created_at: datetime
+
+
+class Publisher(Protocol):
+    """Publishing is keyed: the same ``key`` asked twice must not publish twice where the
+    channel allows it (the outbox does; X gives no such guarantee, so callers claim first)."""
+
+    def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published: ...
+
+    def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published: ...
+
+
+class OutboxPublisher:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+        self._store = store
+        self._clock = clock
+
+    def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published:
+        kind: EntryKind = "reply" if in_reply_to else "post"
+        return self._record(kind, text, key=key, to=None, deal_id=deal_id, in_reply_to=in_reply_to)
+
+    def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
+        return self._record("dm", text, key=key, to=to, deal_id=deal_id, in_reply_to=None)
+
+    def _record(
+        self, kind: EntryKind, text: str, *, key: str, to: str | None, deal_id: str | None, in_reply_to: str | None
+    ) -> Published:
+        created_at = self._clock()
+        entry_id = f"outbox-{key}"
+        item: dict[str, Any] = {
+            **Keys.outbox_entry(entry_id),
+            **Keys.outbox_index(created_at, entry_id),
+            "id": entry_id,
+            "kind": kind,
+            "text": text,
+            "to": to,
+            "deal_id": deal_id,
+            "in_reply_to": in_reply_to,
+            "created_at": iso(created_at),
+        }
+        try:
+            self._store.put_new(item)
+        except AlreadyExists as exc:  # a repeat of the same key: the first record stands
+            first = exc.item or item
+            return Published(id=str(first["id"]), created_at=datetime.fromisoformat(str(first["created_at"])))
+        return Published(id=entry_id, created_at=created_at)
+
+
+def list_outbox(store: Store, *, limit: int, cursor: str | None) -> Page:
+    page = store.query(Keys.OUTBOX, index=GSI1, newest_first=True, limit=limit, cursor=cursor)
+    return Page(items=[without_keys(item) for item in page.items], next=page.next)

@@ -1,0 +1,114 @@
+"""The HTTP edge: admin authentication in one place, the contract's error shape, and no 500s."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ADMIN_TOKEN
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+def test_health_answers_without_a_token(api: Any) -> None:
+    response = api.http.get("/health")
+    assert response.status_code == 200
+    assert body(response) == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Basic {ADMIN_TOKEN}"},
+        {"Authorization": ADMIN_TOKEN},
+        {"Authorization": f"Bearer {ADMIN_TOKEN}x"},
+        {"Authorization": "Bearer "},
+    ],
+    ids=["missing", "wrong", "wrong-scheme", "no-scheme", "longer", "empty"],
+)
+def test_admin_routes_refuse_a_missing_or_wrong_token_with_401(api: Any, headers: dict[str, str]) -> None:
+    response = api.http.get("/outbox", headers=headers)
+    assert response.status_code == 401
+    error = body(response)["error"]
+    assert error["code"] == "unauthorized"
+    assert error["message"]
+    assert error["fields"] == {}
+
+
+def test_admin_routes_accept_the_admin_token(api: Any, admin: dict[str, str]) -> None:
+    response = api.http.get("/outbox", headers=admin)
+    assert response.status_code == 200
+    assert body(response) == {"items": [], "next": None}
+
+
+def test_every_route_but_the_public_ones_requires_the_token(api: Any) -> None:
+    from app import app
+    from chalicelib.http import PUBLIC_ROUTES
+
+    for path, methods in app.routes.items():
+        if path in PUBLIC_ROUTES:
+            continue
+        for method in methods:
+            concrete = path.replace("{", "").replace("}", "")
+            response = api.http.request(method, concrete, headers={}, body=b"")
+            assert response.status_code == 401, f"{method} {path} answered without a token"
+
+
+def test_a_correlation_id_is_echoed_or_made(api: Any) -> None:
+    given_id = api.http.get("/health", headers={"x-request-id": "abc-123"})
+    assert given_id.headers["x-request-id"] == "abc-123"
+    made = api.http.get("/health")
+    assert len(made.headers["x-request-id"]) == 36
+
+
+def test_a_bad_limit_is_a_422_naming_the_field(api: Any, admin: dict[str, str]) -> None:
+    response = api.http.get("/outbox?limit=0", headers=admin)
+    assert response.status_code == 422
+    assert body(response)["error"]["fields"] == {"limit": "out of range"}
+    response = api.http.get("/outbox?limit=ten", headers=admin)
+    assert response.status_code == 422
+
+
+def test_a_forged_cursor_is_a_400(api: Any, admin: dict[str, str]) -> None:
+    response = api.http.get("/outbox?cursor=eyJQSyI6IkRFQUwjMSJ9", headers=admin)
+    assert response.status_code == 400
+    assert body(response)["error"]["fields"] == {"cursor": "not a cursor from this listing"}
+
+
+def test_chalice_errors_come_in_the_contract_shape(api: Any, admin: dict[str, str]) -> None:
+    response = api.http.request("DELETE", "/health", headers=admin, body=b"")
+    assert response.status_code == 405
+    assert body(response)["error"]["code"] == "method_not_allowed"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    path=st.sampled_from(["/health", "/outbox"]),
+    query=st.dictionaries(st.sampled_from(["limit", "cursor", "status"]), st.text(max_size=40), max_size=3),
+    raw=st.binary(max_size=200),
+    auth=st.sampled_from([None, "good", "junk"]),
+)
+def test_nothing_a_caller_sends_produces_a_500(
+    api: Any, method: str, path: str, query: dict[str, str], raw: bytes, auth: str | None
+) -> None:
+    from urllib.parse import urlencode
+
+    headers = {"Content-Type": "application/json"}
+    if auth == "good":
+        headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+    elif auth == "junk":
+        headers["Authorization"] = "Bearer \x00\u00e9"
+    url = f"{path}?{urlencode(query)}" if query else path
+    response = api.http.request(method, url, headers=headers, body=raw)
+    assert response.status_code < 500, (method, url, response.body)
+    if response.status_code >= 400:
+        assert set(body(response)["error"]) == {"code", "message", "fields"}

@@ -1,0 +1,161 @@
+"""The local cloud: the template provisions moto, timers fire schedules, pollers feed queue handlers
+and a message that keeps failing ends in the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from chalice.app import Chalice, Rate
+
+from chalicelib.delivery import DeliveryMessage
+from localcloud.provision import Stack, consumers, load_template
+from localcloud.run import LocalCloud, schedule_period
+from tests.conftest import ADMIN_TOKEN, aws_client
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+client = aws_client
+
+
+def test_the_template_provisions_the_table_queues_and_secret(cloud: Stack) -> None:
+    ddb = client("dynamodb")
+    table = ddb.describe_table(TableName=cloud.environment["TABLE_NAME"])["Table"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["PK", "SK"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["GSI1"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = ddb.describe_time_to_live(TableName=cloud.environment["TABLE_NAME"])["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")
+    sqs = client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=cloud.environment["DELIVERY_QUEUE_URL"], AttributeNames=["All"])
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == cloud.attributes["DeliveryDeadLetterQueue"]["Arn"]
+    assert redrive["maxReceiveCount"] == 5
+    secret = json.loads(
+        client("secretsmanager").get_secret_value(SecretId=cloud.environment["SECRET_ARN"])["SecretString"]
+    )
+    assert len(secret["admin_token"]) == 40
+    assert set(secret) >= {"x_consumer_secret", "shopify_webhook_secret"}
+
+
+def test_the_template_wires_the_delivery_queue_to_its_consumer() -> None:
+    assert consumers(load_template()) == {"DeliverMessages": "DeliveryQueue"}
+
+
+def test_schedule_periods_follow_the_cloud_expression() -> None:
+    assert schedule_period(Rate(1, unit=Rate.MINUTES)) == 60
+    assert schedule_period(Rate(2, unit=Rate.HOURS)) == 7200
+    assert schedule_period("cron(0 9 * * ? *)") == 60
+
+
+def test_a_timer_fires_a_scheduled_function_every_tick() -> None:
+    test_app = Chalice(app_name="tick")
+    fired: list[str] = []
+
+    @test_app.schedule(Rate(1, unit=Rate.HOURS))
+    def hourly(event: Any) -> None:
+        fired.append(event.to_dict()["detail-type"])
+
+    cloud = LocalCloud(SimpleNamespace(app=test_app), queue_urls={}, tick_seconds=0.05, clients=client)  # type: ignore[arg-type]
+    cloud.start()
+    try:
+        assert eventually(lambda: len(fired) >= 3, timeout=5)
+    finally:
+        cloud.stop()
+    assert set(fired) == {"Scheduled Event"}
+
+
+def test_a_queued_dm_reaches_its_handler_and_a_failing_one_ends_in_the_dlq(cloud: Stack, api: Any) -> None:
+    import app as app_module
+
+    sqs = client("sqs")
+    queue = cloud.environment["DELIVERY_QUEUE_URL"]
+    dlq = cloud.refs["DeliveryDeadLetterQueue"]
+    local = LocalCloud(app_module, queue_urls={"deliver_messages": queue}, tick_seconds=0.0, clients=client)
+    local.start()
+    try:
+        good = DeliveryMessage(kind="dm", id="welcome-1", payload={"to": "2244994945", "text": "Welcome!"})
+        sqs.send_message(QueueUrl=queue, MessageBody=good.model_dump_json())
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"kind": "fax", "id": "poison-1"}))
+
+        def outbox() -> list[dict[str, Any]]:
+            response = api.http.get("/outbox", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            items: list[dict[str, Any]] = json.loads(response.body)["items"]
+            return items
+
+        assert eventually(lambda: len(outbox()) == 1)
+        assert outbox()[0]["text"] == "Welcome!"
+
+        def in_dlq() -> list[dict[str, Any]]:
+            messages: list[dict[str, Any]] = sqs.receive_message(
+                QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageSystemAttributeNames=["All"]
+            ).get("Messages", [])
+            return messages
+
+        assert eventually(lambda: len(in_dlq()) == 1, timeout=20)
+        (dead,) = in_dlq()
+        assert json.loads(dead["Body"])["id"] == "poison-1"
+    finally:
+        local.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "LOCAL_TICK_SECONDS": "1", "ADMIN_TOKEN": "smoke-token"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localcloud.run"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        for line in process.stdout:
+            banner.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(banner)
+        assert f"http://127.0.0.1:{port}" in text
+        assert "ADMIN_TOKEN=smoke-token" in text
+        assert "X_CONSUMER_SECRET=" in text
+        assert "SHOPIFY_WEBHOOK_SECRET=" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            assert response.status == 200
+            assert json.loads(response.read()) == {"status": "ok"}
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
