@@ -8,9 +8,16 @@ from typing import Any
 from chalice.app import Chalice, SQSEvent
 
 from chalicelib import deps, http
+from chalicelib.alerts import list_alerts
+from chalicelib.channel import channel_state, resume_publishing
+from chalicelib.community import STATUSES, community_summary, list_followers
 from chalicelib.delivery import QueueRecord, deliver_batch
+from chalicelib.errors import BadRequest, Unprocessable
+from chalicelib.inbox import receive_x_delivery
 from chalicelib.observability import event_middleware
 from chalicelib.publishing import list_outbox
+from chalicelib.store import utcnow
+from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
 
 app = Chalice(app_name="outlet")
 app.register_middleware(event_middleware(lambda: deps.settings().log_level), "all")
@@ -20,6 +27,58 @@ app.register_middleware(http.make_middleware(deps.admin_token), "http")
 @app.route("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.route("/webhooks/x", methods=["GET"])
+def x_crc() -> dict[str, str]:
+    token = http.query_params(http.current_request(app)).get("crc_token")
+    if not token:
+        raise BadRequest("crc_token is required", fields={"crc_token": "missing"})
+    return crc_response(deps.secrets().x_consumer_secret.get_secret_value(), token)
+
+
+@app.route("/webhooks/x", methods=["POST"])
+def x_webhook() -> dict[str, Any]:
+    request = http.current_request(app)
+    return receive_x_delivery(
+        deps.store(),
+        body=http.raw_body(request),
+        signature=request.headers.get(SIGNATURE_HEADER),
+        consumer_secret=deps.secrets().x_consumer_secret.get_secret_value(),
+        account_id=deps.settings().x_account_id,
+        now=utcnow(),
+    )
+
+
+@app.route("/community")
+def community() -> dict[str, Any]:
+    return community_summary(deps.store(), utcnow())
+
+
+@app.route("/community/followers")
+def followers() -> dict[str, Any]:
+    request = http.current_request(app)
+    status = http.query_params(request).get("status", "following")
+    if status not in STATUSES:
+        raise Unprocessable("unknown status", fields={"status": f"one of {', '.join(STATUSES)}"})
+    store = deps.store()
+    return http.listing(request, lambda limit, cursor: list_followers(store, status=status, limit=limit, cursor=cursor))
+
+
+@app.route("/alerts")
+def alerts() -> dict[str, Any]:
+    store = deps.store()
+    return http.listing(http.current_request(app), lambda limit, cursor: list_alerts(store, limit=limit, cursor=cursor))
+
+
+@app.route("/channel")
+def channel() -> dict[str, Any]:
+    return channel_state(deps.store())
+
+
+@app.route("/channel/resume", methods=["POST"])
+def channel_resume() -> dict[str, Any]:
+    return resume_publishing(deps.store(), utcnow())
 
 
 @app.route("/outbox")

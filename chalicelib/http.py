@@ -89,6 +89,11 @@ def current_request(app: Chalice) -> Request:
     return request
 
 
+def raw_body(request: Request) -> bytes:
+    raw = request.raw_body
+    return raw.encode() if isinstance(raw, str) else raw
+
+
 def json_body(request: Request) -> Any:
     raw = request.raw_body
     if not raw:

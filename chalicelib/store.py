@@ -50,6 +50,55 @@ class Keys:
         # One index partition: the outbox holds what one brand posts and DMs, a few thousand a day.
         return {"GSI1PK": Keys.OUTBOX, "GSI1SK": f"{iso(created_at)}#{entry_id}"}
 
+    # --- community ---
+    @staticmethod
+    def follower(user_id: str) -> Key:
+        return {"PK": f"FOLLOWER#{user_id}", "SK": "PROFILE"}
+
+    @staticmethod
+    def followers_by_status(status: str) -> str:
+        return f"FOLLOWERS#{status}"
+
+    @staticmethod
+    def follower_index(status: str, since: datetime, user_id: str) -> dict[str, str]:
+        # Newest first within a status: who joined lately, or who left lately.
+        return {"GSI1PK": Keys.followers_by_status(status), "GSI1SK": f"{iso(since)}#{user_id}"}
+
+    @staticmethod
+    def community_totals() -> Key:
+        return {"PK": "COMMUNITY", "SK": "TOTALS"}
+
+    COMMUNITY_DAYS = "COMMUNITY#DAYS"
+
+    @staticmethod
+    def community_day(day: str) -> Key:
+        """Joins and leaves on one UTC day (YYYY-MM-DD); a query over the partition reads a range."""
+        return {"PK": Keys.COMMUNITY_DAYS, "SK": day}
+
+    # --- the channel: whether outlet may publish, and what operators must know ---
+    @staticmethod
+    def channel() -> Key:
+        return {"PK": "CHANNEL", "SK": "STATE"}
+
+    @staticmethod
+    def welcome_state() -> Key:
+        return {"PK": "WELCOME", "SK": "STATE"}
+
+    ALERTS = "ALERTS"
+
+    @staticmethod
+    def alert(alert_id: str) -> Key:
+        return {"PK": f"ALERT#{alert_id}", "SK": "ALERT"}
+
+    @staticmethod
+    def alert_index(raised_at: datetime, alert_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.ALERTS, "GSI1SK": f"{iso(raised_at)}#{alert_id}"}
+
+    @staticmethod
+    def published_text(digest: str) -> Key:
+        """A post's normalized text, so the same text is never published twice."""
+        return {"PK": f"TEXT#{digest}", "SK": "TEXT"}
+
     @staticmethod
     def dedupe(scope: str, natural_id: str) -> Key:
         """A marker that a delivery (webhook event, queue message) was already applied."""

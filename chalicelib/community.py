@@ -1,0 +1,301 @@
+"""The community: who opted in by following, when, who left, and the counters over them.
+
+X delivers at least once and not always in order, so a follower's record keeps the events it was
+built from (its history) and its state is *derived* from that history sorted by each event's own
+time: a duplicate finds its id already there and changes nothing, and a late event is slotted
+into place (a follow older than an applied unfollow cannot bring the follower back). Every change
+to a follower and to the counters it moves is one DynamoDB transaction, so a crash can never
+leave them apart.
+
+Requests per event: a new follower, or an in-order unfollow, is one optimistic transaction (one
+request); a duplicate is that one request failing its condition, which returns the stored record
+so nothing more is read or written; anything else (a returning follower, a late event) costs one
+more transaction, conditioned on the record's version.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from chalicelib.store import (
+    GSI1,
+    ConditionFailed,
+    Item,
+    Keys,
+    Page,
+    Store,
+    TransactionConflict,
+    iso,
+)
+from chalicelib.x.events import FollowChange
+
+FOLLOWING, LEFT = "following", "left"
+STATUSES = (FOLLOWING, LEFT)
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One event in a follower's history."""
+
+    event_id: str
+    at: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a follower's history adds up to."""
+
+    status: str | None = None  # None: we have never seen this user
+    follow_count: int = 0
+    unfollow_count: int = 0
+    followed_at: datetime | None = None
+    left_at: datetime | None = None
+    joins: Counter[str] = field(default_factory=Counter)  # join days: a count per UTC date
+    lefts: Counter[str] = field(default_factory=Counter)
+
+
+def day(moment: datetime) -> str:
+    return iso(moment)[:10]
+
+
+def standing(history: Iterable[Applied]) -> Standing:
+    """Replay a history in event-time order. An unfollow with no follow before it implies one we
+    never saw (they followed before the subscription): it counts as a follow, with no join day."""
+    status: str | None = None
+    follows = unfollows = 0
+    followed_at: datetime | None = None
+    left_at: datetime | None = None
+    joins: Counter[str] = Counter()
+    lefts: Counter[str] = Counter()
+    for event in sorted(history, key=lambda e: (e.at, e.kind == "unfollow", e.event_id)):
+        if event.kind == "follow" and status != FOLLOWING:
+            status, follows, followed_at = FOLLOWING, follows + 1, event.at
+            joins[day(event.at)] += 1
+        elif event.kind == "unfollow" and status != LEFT:
+            follows += status is None
+            status, unfollows, left_at = LEFT, unfollows + 1, event.at
+            lefts[day(event.at)] += 1
+    return Standing(status, follows, unfollows, followed_at, left_at, joins, lefts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: bool
+    requests: int
+
+
+def record_follow_change(store: Store, change: FollowChange) -> Outcome:
+    """Apply one follow or unfollow exactly once, wherever it falls in the follower's history."""
+    before = store.requests
+    current: Item | None = None
+    ops = _fast_path(store, change)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            store.transact(ops)
+            return Outcome(applied=True, requests=store.requests - before)
+        except ConditionFailed as failed:
+            current = failed.item
+        except TransactionConflict:
+            time.sleep(0.02)  # another event for the same follower or counter: try again
+            current = store.get(Keys.follower(change.follower.id), consistent=True)
+        history = _history(current)
+        if _history_key(change.event_id) in {_history_key(e.event_id) for e in history}:
+            return Outcome(applied=False, requests=store.requests - before)
+        ops = _exact_path(store, change, current, history)
+    raise TransactionConflict(f"follower {change.follower.id} kept changing under us")
+
+
+def _fast_path(store: Store, change: FollowChange) -> list[dict[str, Any]]:
+    """Guess the common case so one request does it: a new follower, or a follower leaving."""
+    at, user = change.occurred_at, change.follower
+    key = _history_key(change.event_id)
+    if change.kind == "follow":
+        history = [Applied(change.event_id, at, "follow")]
+        item = _follower_item(change, history, standing(history), version=1)
+        totals = {"followers": 1, "ever_followed": 1}
+        return [store.op_put(item, Attr("PK").not_exists()), *_counter_ops(store, totals, joins=Counter({day(at): 1}))]
+    profile = {"handle": user.handle, "name": user.name} if user.handle else {}
+    update = store.op_update(
+        Keys.follower(user.id),
+        set={
+            "status": LEFT,
+            "left_at": iso(at),
+            "last_event_at": iso(at),
+            f"history.{key}": _encode(Applied(change.event_id, at, "unfollow")),
+            **Keys.follower_index(LEFT, at, user.id),
+            **profile,
+        },
+        add={"unfollow_count": 1, "version": 1},
+        condition=Attr("status").eq(FOLLOWING)
+        & Attr("last_event_at").lt(iso(at))
+        & Attr(f"history.{key}").not_exists(),
+    )
+    totals = {"followers": -1, "unfollows": 1}
+    return [update, *_counter_ops(store, totals, lefts=Counter({day(at): 1}))]
+
+
+def _exact_path(
+    store: Store, change: FollowChange, current: Item | None, history: list[Applied]
+) -> list[dict[str, Any]]:
+    old = standing(history)
+    new_history = [*history, Applied(change.event_id, change.occurred_at, change.kind)]
+    new = standing(new_history)
+    version = int(current["version"]) + 1 if current else 1
+    item = _follower_item(change, new_history, new, version=version, previous=current)
+    condition = Attr("PK").not_exists() if current is None else Attr("version").eq(current["version"])
+    joins, lefts = new.joins.copy(), new.lefts.copy()
+    joins.subtract(old.joins)
+    lefts.subtract(old.lefts)
+    return [store.op_put(item, condition), *_counter_ops(store, _delta(old, new), joins=joins, lefts=lefts)]
+
+
+def _delta(old: Standing, new: Standing) -> dict[str, int]:
+    return {
+        "followers": (new.status == FOLLOWING) - (old.status == FOLLOWING),
+        "ever_followed": (new.follow_count > 0) - (old.follow_count > 0),
+        "unfollows": new.unfollow_count - old.unfollow_count,
+    }
+
+
+def _counter_ops(
+    store: Store,
+    totals: Mapping[str, int],
+    *,
+    joins: Counter[str] | None = None,
+    lefts: Counter[str] | None = None,
+) -> list[dict[str, Any]]:
+    """ADDs for the totals and the days that moved; a counter that did not move is not touched."""
+    ops: list[dict[str, Any]] = []
+    moved = {name: n for name, n in totals.items() if n}
+    if moved:
+        ops.append(store.op_update(Keys.community_totals(), add=moved))
+    joins, lefts = joins or Counter(), lefts or Counter()
+    for d in sorted(set(joins) | set(lefts)):
+        per_day = {name: n for name, n in (("joined", joins[d]), ("left", lefts[d])) if n}
+        if per_day:
+            ops.append(store.op_update(Keys.community_day(d), add=per_day))
+    return ops
+
+
+def _follower_item(
+    change: FollowChange,
+    history: list[Applied],
+    state: Standing,
+    *,
+    version: int,
+    previous: Item | None = None,
+) -> Item:
+    user = change.follower
+    latest = max(history, key=lambda e: e.at)
+    newest_is_this = latest.event_id == change.event_id
+    status = state.status or FOLLOWING  # a history with an event always has a status
+    since = state.followed_at if status == FOLLOWING else state.left_at
+    item: Item = {
+        **Keys.follower(user.id),
+        **Keys.follower_index(status, since or latest.at, user.id),
+        "user_id": user.id,
+        # The profile seen with the newest event wins; X ids never change, handles do.
+        "handle": user.handle if (newest_is_this or not previous) and user.handle else (previous or {}).get("handle"),
+        "name": user.name if (newest_is_this or not previous) and user.name else (previous or {}).get("name"),
+        "status": status,
+        "followed_at": iso(state.followed_at) if state.followed_at else None,
+        "left_at": iso(state.left_at) if state.left_at else None,
+        "follow_count": state.follow_count,
+        "unfollow_count": state.unfollow_count,
+        "last_event_at": iso(latest.at),
+        "history": {_history_key(e.event_id): _encode(e) for e in history},
+        "version": version,
+    }
+    return item
+
+
+def _history_key(event_id: str) -> str:
+    # Used in a document path (history.<key>): no dots.
+    return event_id.replace(".", "_")
+
+
+def _encode(event: Applied) -> str:
+    return f"{iso(event.at)}|{event.kind}|{event.event_id}"
+
+
+def _history(item: Item | None) -> list[Applied]:
+    if not item:
+        return []
+    applied = []
+    for encoded in (item.get("history") or {}).values():
+        at, kind, event_id = str(encoded).split("|", 2)
+        applied.append(Applied(event_id, datetime.fromisoformat(at), kind))
+    return applied
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def community_summary(store: Store, now: datetime) -> dict[str, Any]:
+    """Followers now, ever followed, unfollows, and joins and leaves over three windows."""
+    totals = store.get(Keys.community_totals()) or {}
+    today = now.date()
+    first = (today - timedelta(days=29)).isoformat()
+    days: dict[str, Item] = {}
+    cursor = None
+    while True:
+        page = store.query(Keys.COMMUNITY_DAYS, sk_between=(first, today.isoformat()), limit=100, cursor=cursor)
+        days.update({str(item["SK"]): item for item in page.items})
+        cursor = page.next
+        if cursor is None:
+            break
+
+    def window(counter: str, length: int) -> int:
+        start = (today - timedelta(days=length - 1)).isoformat()
+        return sum(int(item.get(counter, 0)) for d, item in days.items() if d >= start)
+
+    windows = {"today": 1, "7d": 7, "30d": 30}
+    joined = {name: window("joined", n) for name, n in windows.items()}
+    left = {name: window("left", n) for name, n in windows.items()}
+    return {
+        "followers": int(totals.get("followers", 0)),
+        "ever_followed": int(totals.get("ever_followed", 0)),
+        "unfollows": int(totals.get("unfollows", 0)),
+        "joined": joined,
+        "left": left,
+        "net_growth": {name: joined[name] - left[name] for name in windows},
+    }
+
+
+_PUBLIC_FIELDS = ("user_id", "handle", "name", "status", "followed_at", "left_at", "follow_count")
+
+
+def list_followers(store: Store, *, status: str, limit: int, cursor: str | None) -> Page:
+    page = store.query(Keys.followers_by_status(status), index=GSI1, newest_first=True, limit=limit, cursor=cursor)
+    items = [{name: item.get(name) for name in _PUBLIC_FIELDS} for item in page.items]
+    for item in items:
+        item["follow_count"] = int(item["follow_count"] or 0)
+    return Page(items=items, next=page.next)
+
+
+def first_time_followers(store: Store, after: datetime | None, until: datetime) -> list[Item]:
+    """Everyone following now whose first follow fell in (after, until], oldest first."""
+    low = iso(after) + "~" if after else "0"  # "~" sorts after the "#<id>" suffix of the index key
+    found: list[Item] = []
+    cursor = None
+    while True:
+        page = store.query(
+            Keys.followers_by_status(FOLLOWING),
+            index=GSI1,
+            sk_between=(low, iso(until) + "~"),
+            limit=100,
+            cursor=cursor,
+        )
+        found.extend(item for item in page.items if int(item.get("follow_count", 0)) == 1)
+        cursor = page.next
+        if cursor is None:
+            return found

@@ -1,0 +1,230 @@
+"""X webhook payloads, both envelopes, mapped into one internal event model.
+
+The Account Activity API (AAA, v1.1-shaped: ``for_user_id``, ``follow_events``, ``user_event``)
+and the X Activity API (XAA: ``{"data": {"event_uuid", "event_type", "filter", "payload"}}``)
+describe the same things differently; everything after this module sees only ``FollowChange``
+and ``Revocation``. Events the service does not use are counted and dropped here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+XId = str  # X ids exceed 2**53: always strings
+
+
+class MalformedPayload(ValueError):
+    """A body behind a valid signature that is not a webhook envelope we can read."""
+
+
+class XUser(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: XId
+    handle: str | None = None
+    name: str | None = None
+
+
+class FollowChange(BaseModel):
+    """Someone followed or unfollowed the brand's account."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["follow", "unfollow"]
+    event_id: str
+    occurred_at: datetime
+    follower: XUser
+
+
+class Revocation(BaseModel):
+    """The brand withdrew the app's authorization."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    occurred_at: datetime
+    user_id: XId
+
+
+XEvent = FollowChange | Revocation
+
+
+@dataclass
+class Delivery:
+    """One webhook body: whose account it concerns, the events we use, and how many we dropped."""
+
+    account_id: XId | None
+    events: list[XEvent] = field(default_factory=list)
+    unused: int = 0
+
+
+# --- the Account Activity API (v1.1 objects) --------------------------------------------------
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _V1User(_Lenient):
+    id: int | str | None = None
+    id_str: str | None = None
+    screen_name: str | None = None
+    name: str | None = None
+
+    def as_user(self) -> XUser:
+        user_id = self.id_str or (str(self.id) if self.id is not None else "")
+        if not user_id:
+            raise MalformedPayload("a user object without an id")
+        return XUser(id=user_id, handle=self.screen_name, name=self.name)
+
+
+class _V1FollowEvent(_Lenient):
+    type: str
+    created_timestamp: str
+    source: _V1User
+    target: _V1User
+
+
+class _V1RevokeParty(_Lenient):
+    user_id: XId | None = None
+
+
+class _V1Revoke(_Lenient):
+    date_time: datetime
+    source: _V1RevokeParty
+
+
+class _V1UserEvent(_Lenient):
+    revoke: _V1Revoke | None = None
+
+
+class _AccountActivity(_Lenient):
+    for_user_id: XId | None = None
+    follow_events: list[_V1FollowEvent] = Field(default_factory=list)
+    unfollow_events: list[_V1FollowEvent] = Field(default_factory=list)  # the docs name both keys
+    user_event: _V1UserEvent | None = None
+
+
+# --- the X Activity API (v2 objects) ----------------------------------------------------------
+
+
+class _V2User(_Lenient):
+    id: XId
+    username: str | None = None
+    name: str | None = None
+
+
+class _V2UserData(_Lenient):
+    data: _V2User
+
+
+class _V2Follow(_Lenient):
+    source: _V2UserData
+    target: _V2UserData
+
+
+class _V2Revoke(_Lenient):
+    date_time: datetime
+    user_id: XId
+
+
+class _ActivityData(_Lenient):
+    event_uuid: str
+    event_type: str
+    filter: dict[str, Any] = Field(default_factory=dict)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("event_uuid", mode="before")
+    @classmethod
+    def _uuid_as_string(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value  # it may arrive as a bare number
+
+
+class _Activity(_Lenient):
+    data: _ActivityData
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+FollowKind = Literal["follow", "unfollow"]
+_FOLLOW_TYPES: dict[str, FollowKind] = {"follow": "follow", "unfollow": "unfollow"}
+_XAA_FOLLOW_TYPES: dict[str, FollowKind] = {"follow.follow": "follow", "follow.unfollow": "unfollow"}
+
+
+def parse_delivery(payload: Any, received_at: datetime) -> Delivery:
+    """Read one webhook body. Raises ``MalformedPayload`` for what no envelope allows."""
+    if not isinstance(payload, dict):
+        raise MalformedPayload("a webhook body is a JSON object")
+    try:
+        if "data" in payload and isinstance(payload["data"], dict) and "event_type" in payload["data"]:
+            return _parse_activity(_Activity.model_validate(payload).data, received_at)
+        return _parse_account_activity(_AccountActivity.model_validate(payload))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedPayload(f"unexpected webhook body at {where}: {first['msg']}") from None
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise MalformedPayload("a timestamp without a time zone")
+    return moment.astimezone(UTC)
+
+
+def _parse_account_activity(envelope: _AccountActivity) -> Delivery:
+    account = envelope.for_user_id
+    delivery = Delivery(account_id=account)
+    for raw in [*envelope.follow_events, *envelope.unfollow_events]:
+        kind = _FOLLOW_TYPES.get(raw.type)
+        source, target = raw.source.as_user(), raw.target.as_user()
+        if kind is None or target.id != account:  # the brand following someone is not an opt-in
+            delivery.unused += 1
+            continue
+        try:
+            occurred_at = datetime.fromtimestamp(int(raw.created_timestamp) / 1000, tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise MalformedPayload("created_timestamp is not epoch milliseconds") from None
+        event_id = f"aaa:{kind}:{source.id}:{target.id}:{raw.created_timestamp}"
+        delivery.events.append(FollowChange(kind=kind, event_id=event_id, occurred_at=occurred_at, follower=source))
+    revoke = envelope.user_event.revoke if envelope.user_event else None
+    if revoke is not None and revoke.source.user_id:
+        # user_event carries no for_user_id: the account is whoever revoked.
+        delivery.account_id = delivery.account_id or revoke.source.user_id
+        occurred_at = _aware(revoke.date_time)
+        delivery.events.append(
+            Revocation(
+                event_id=f"aaa:revoke:{revoke.source.user_id}:{occurred_at.isoformat()}",
+                occurred_at=occurred_at,
+                user_id=revoke.source.user_id,
+            )
+        )
+    return delivery
+
+
+def _parse_activity(data: _ActivityData, received_at: datetime) -> Delivery:
+    account = data.filter.get("user_id")
+    delivery = Delivery(account_id=str(account) if account is not None else None)
+    event_id = f"xaa:{data.event_uuid}"
+    kind = _XAA_FOLLOW_TYPES.get(data.event_type)
+    if kind is not None:
+        follow = _V2Follow.model_validate(data.payload)
+        source, target = follow.source.data, follow.target.data
+        if target.id != delivery.account_id:
+            delivery.unused += 1
+            return delivery
+        # XAA follow payloads carry no event time: the time we received it is the best we have.
+        follower = XUser(id=source.id, handle=source.username, name=source.name)
+        delivery.events.append(FollowChange(kind=kind, event_id=event_id, occurred_at=received_at, follower=follower))
+    elif data.event_type == "oauth.revoke":
+        revoke = _V2Revoke.model_validate(data.payload)
+        delivery.account_id = delivery.account_id or revoke.user_id
+        delivery.events.append(
+            Revocation(event_id=event_id, occurred_at=_aware(revoke.date_time), user_id=revoke.user_id)
+        )
+    else:
+        delivery.unused += 1
+    return delivery
