@@ -465,9 +465,13 @@ class Store:
 
 
 def _name(expr: _Expression, attribute: str) -> str:
-    placeholder = f"#u{len(expr.names)}"
-    expr.names[placeholder] = attribute
-    return placeholder
+    """A placeholder path: ``a.b`` names the member ``b`` of the map ``a``, as in boto3's ``Attr``."""
+    parts = []
+    for part in attribute.split("."):
+        placeholder = f"#u{len(expr.names)}"
+        expr.names[placeholder] = part
+        parts.append(placeholder)
+    return ".".join(parts)
 
 
 def _value(expr: _Expression, value: Any) -> str:

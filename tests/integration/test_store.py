@@ -137,3 +137,11 @@ def test_every_key_shape_comes_from_keys(store: Store) -> None:
     store.put_new({**key, "seen": True})
     with pytest.raises(AlreadyExists):
         store.put_new({**key, "seen": True})
+
+
+def test_a_dotted_name_updates_a_member_of_a_map(store: Store) -> None:
+    key = {"PK": "USER#9", "SK": "PROFILE"}
+    store.put_new({**key, "history": {"a": "1"}})
+    after = store.update(key, set={"history.b": "2"}, condition=Attr("history.b").not_exists())
+    assert after["history"] == {"a": "1", "b": "2"}
+    assert "history.b" not in after

@@ -1,0 +1,239 @@
+"""POST/GET /webhooks/x: the CRC, signatures, both envelopes, and what reaches the community."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.factories import aaa_follow, load_event, signed_headers, xaa_follow
+
+ACCOUNT = "39131334141"  # the for_user_id of the Account Activity fixture
+
+
+@pytest.fixture(autouse=True)
+def brand_account(cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_ACCOUNT_ID", ACCOUNT)
+
+
+def post(api: Any, payload: Any, headers: dict[str, str] | None = None) -> Any:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return api.http.post("/webhooks/x", body=body, headers=headers if headers is not None else signed_headers(body))
+
+
+def community(api: Any, admin: dict[str, str]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(api.http.get("/community", headers=admin).body)
+    return result
+
+
+def followers(api: Any, admin: dict[str, str], status: str = "following") -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(api.http.get(f"/community/followers?status={status}", headers=admin).body)[
+        "items"
+    ]
+    return items
+
+
+def table_is_empty(cloud: Any) -> bool:
+    from tests.conftest import aws_client
+
+    return aws_client("dynamodb").scan(TableName=cloud.environment["TABLE_NAME"])["Count"] == 0
+
+
+# --- CRC ---------------------------------------------------------------------------------------
+
+
+def test_crc_answers_with_the_known_hmac(api: Any) -> None:
+    # Known answer: HMAC-SHA256("test-consumer-secret", "challenge-8f3e"), base64.
+    response = api.http.get("/webhooks/x?crc_token=challenge-8f3e")
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"response_token": "sha256=g0Tjn2y3mTlA8nhcWg4LuJItj4lXwtYUk7Oge/iv/Kg="}
+
+
+def test_crc_without_a_token_is_a_400(api: Any) -> None:
+    response = api.http.get("/webhooks/x")
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["fields"] == {"crc_token": "missing"}
+
+
+# --- signatures and malformed bodies -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json"},
+        {"Content-Type": "application/json", "x-twitter-webhooks-signature": "sha256=AAAA"},
+        {"Content-Type": "application/json", "x-twitter-webhooks-signature": "garbage \u00e9"},
+    ],
+    ids=["missing", "wrong", "junk"],
+)
+def test_a_bad_signature_is_a_401_and_writes_nothing(api: Any, cloud: Any, headers: dict[str, str]) -> None:
+    response = post(api, aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000), headers=headers)
+    assert response.status_code == 401
+    assert json.loads(response.body)["error"]["code"] == "unauthorized"
+    assert table_is_empty(cloud)
+
+
+def test_a_signature_for_another_body_is_refused(api: Any, cloud: Any) -> None:
+    body = json.dumps(aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000)).encode()
+    other = json.dumps(aaa_follow(ACCOUNT, "999", 1_700_000_000_000)).encode()
+    assert post(api, body, headers=signed_headers(other)).status_code == 401
+    assert post(api, body, headers=signed_headers(body, secret="another-app")).status_code == 401
+    assert table_is_empty(cloud)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b'"follow"', b'{"for_user_id": "39131334141", "follow_events": {"type": "follow"}}'],
+    ids=["not-json", "array", "string", "events-not-a-list"],
+)
+def test_a_malformed_body_behind_a_valid_signature_is_a_400(api: Any, cloud: Any, body: bytes) -> None:
+    response = post(api, body)
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["code"] == "bad_request"
+    assert table_is_empty(cloud)
+
+
+def test_a_follow_event_without_a_follower_id_is_a_400(api: Any, cloud: Any) -> None:
+    payload = aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000)
+    del payload["follow_events"][0]["source"]["id"]
+    assert post(api, payload).status_code == 400
+    assert table_is_empty(cloud)
+
+
+def test_a_body_for_another_account_is_acknowledged_and_ignored(api: Any, cloud: Any) -> None:
+    response = post(api, aaa_follow("2244994945", "435353535", 1_700_000_000_000))
+    assert response.status_code == 200
+    assert json.loads(response.body)["applied"] == 0
+    assert table_is_empty(cloud)
+
+
+def test_events_the_service_does_not_use_are_acknowledged(
+    api: Any, cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reply = load_event("x/x_tweet_create_reply.json")
+    monkeypatch.setenv("X_ACCOUNT_ID", reply["for_user_id"])
+    assert post(api, reply).status_code == 200
+    assert post(api, load_event("x/x_xaa_post_reply_create.json")).status_code == 200
+    assert table_is_empty(cloud)
+
+
+# --- the Account Activity API ----------------------------------------------------------------------
+
+
+def test_the_real_follow_fixture_adds_a_follower(api: Any, admin: dict[str, str]) -> None:
+    response = post(api, load_event("x/x_follow_event.json"))
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"applied": 1, "duplicates": 0, "ignored": 0}
+    (follower,) = followers(api, admin)
+    assert follower["user_id"] == "435353535"
+    assert (follower["handle"], follower["name"], follower["status"]) == ("222222", "222222", "following")
+    assert follower["follow_count"] == 1
+    assert follower["followed_at"] == "1970-01-06T05:42:15.435000Z"  # created_timestamp 452535435 ms
+    summary = community(api, admin)
+    assert (summary["followers"], summary["ever_followed"], summary["unfollows"]) == (1, 1, 0)
+
+
+def test_a_repeated_delivery_changes_nothing(api: Any, admin: dict[str, str]) -> None:
+    payload = aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000)
+    post(api, payload)
+    before = community(api, admin)
+    response = post(api, payload)
+    assert json.loads(response.body) == {"applied": 0, "duplicates": 1, "ignored": 0}
+    assert community(api, admin) == before
+    assert before["followers"] == 1
+
+
+def test_an_unfollow_marks_the_follower_as_left(api: Any, admin: dict[str, str]) -> None:
+    post(api, aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000))
+    post(api, aaa_follow(ACCOUNT, "435353535", 1_700_000_500_000, kind="unfollow"))
+    assert followers(api, admin) == []
+    (left,) = followers(api, admin, "left")
+    assert left["left_at"] == "2023-11-14T22:21:40.000000Z"
+    summary = community(api, admin)
+    assert (summary["followers"], summary["ever_followed"], summary["unfollows"]) == (0, 1, 1)
+
+
+def test_the_unfollow_events_key_is_read_too(api: Any, admin: dict[str, str]) -> None:
+    post(api, aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000))
+    post(api, aaa_follow(ACCOUNT, "435353535", 1_700_000_500_000, kind="unfollow", key="unfollow_events"))
+    assert community(api, admin)["followers"] == 0
+
+
+def test_a_follow_older_than_an_applied_unfollow_does_not_bring_the_follower_back(
+    api: Any, admin: dict[str, str]
+) -> None:
+    post(api, aaa_follow(ACCOUNT, "435353535", 1_700_000_500_000, kind="unfollow"))  # arrives first
+    post(api, aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000))  # happened first
+    assert followers(api, admin) == []
+    summary = community(api, admin)
+    assert (summary["followers"], summary["ever_followed"], summary["unfollows"]) == (0, 1, 1)
+
+
+def test_the_brand_following_someone_is_not_an_opt_in(api: Any, cloud: Any) -> None:
+    payload = aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000)
+    event = payload["follow_events"][0]
+    event["source"], event["target"] = event["target"], event["source"]
+    assert json.loads(post(api, payload).body)["ignored"] == 1
+    assert table_is_empty(cloud)
+
+
+# --- the X Activity API ----------------------------------------------------------------------------
+
+
+def test_the_real_xaa_fixture_is_the_brand_following_someone_and_adds_nobody(
+    api: Any, cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_ACCOUNT_ID", "1111111111111111111")  # the fixture's filter.user_id, its source
+    response = post(api, load_event("x/x_xaa_follow_follow.json"))
+    assert response.status_code == 200
+    assert json.loads(response.body)["ignored"] == 1
+    assert table_is_empty(cloud)
+
+
+def test_an_xaa_follow_and_unfollow_of_the_brand(
+    api: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brand = "4444444444444444444"
+    monkeypatch.setenv("X_ACCOUNT_ID", brand)
+    follow = xaa_follow(brand, "1111111111111111111", "-7953119945885597316", handle="ExampleUser")
+    assert json.loads(post(api, follow).body)["applied"] == 1
+    assert json.loads(post(api, follow).body)["duplicates"] == 1
+    (follower,) = followers(api, admin)
+    assert (follower["user_id"], follower["handle"]) == ("1111111111111111111", "ExampleUser")
+    post(api, xaa_follow(brand, "1111111111111111111", "-4233426745281461957", kind="unfollow"))
+    summary = community(api, admin)
+    assert (summary["followers"], summary["ever_followed"], summary["unfollows"]) == (0, 1, 1)
+
+
+# --- revocation ------------------------------------------------------------------------------------
+
+
+def test_a_revocation_holds_publishing_and_raises_one_alert(
+    api: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("X_ACCOUNT_ID", "63046977")  # the fixture's revoking user
+    revoke = load_event("x/x_user_event_revoke.json")
+    assert post(api, revoke).status_code == 200
+    assert post(api, revoke).status_code == 200
+    state = json.loads(api.http.get("/channel", headers=admin).body)
+    assert state["publishing"] == "held"
+    alerts = json.loads(api.http.get("/alerts", headers=admin).body)["items"]
+    assert [a["kind"] for a in alerts] == ["authorization_revoked"]
+
+    resumed = json.loads(api.http.post("/channel/resume", headers=admin).body)
+    assert resumed["publishing"] == "active"
+    post(api, revoke)  # a late redelivery of the old revocation
+    assert json.loads(api.http.get("/channel", headers=admin).body)["publishing"] == "active"
+
+
+def test_an_xaa_revocation_holds_publishing(api: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_ACCOUNT_ID", "1111111111111111111")
+    assert post(api, load_event("x/x_xaa_oauth_revoke.json")).status_code == 200
+    assert json.loads(api.http.get("/channel", headers=admin).body)["publishing"] == "held"
+
+
+def test_another_users_revocation_is_ignored(api: Any, admin: dict[str, str]) -> None:
+    post(api, load_event("x/x_user_event_revoke.json"))  # user 63046977 is not the brand
+    assert json.loads(api.http.get("/channel", headers=admin).body)["publishing"] == "active"
