@@ -36,7 +36,7 @@ def aaa_follow(
     key: str = "follow_events",
 ) -> dict[str, Any]:
     """The Account Activity API follow fixture, for ``follower`` following (or leaving) ``account``."""
-    payload = load_event("x/x_follow_event.json")
+    payload: dict[str, Any] = load_event("x/x_follow_event.json")
     event = payload["follow_events"][0]
     event["type"] = kind
     event["created_timestamp"] = str(millis)
@@ -54,7 +54,7 @@ def xaa_follow(
 ) -> dict[str, Any]:
     """The X Activity API follow fixture turned around: ``follower`` (source) follows ``account`` (target)."""
     name = "x/x_xaa_follow_follow.json" if kind == "follow" else "x/x_xaa_follow_unfollow.json"
-    payload = copy.deepcopy(load_event(name))
+    payload: dict[str, Any] = copy.deepcopy(load_event(name))
     data = payload["data"]
     data["event_uuid"] = uuid
     data["filter"]["user_id"] = account

@@ -37,7 +37,8 @@ def followers(api: Any, admin: dict[str, str], status: str = "following") -> lis
 def table_is_empty(cloud: Any) -> bool:
     from tests.conftest import aws_client
 
-    return aws_client("dynamodb").scan(TableName=cloud.environment["TABLE_NAME"])["Count"] == 0
+    count: int = aws_client("dynamodb").scan(TableName=cloud.environment["TABLE_NAME"])["Count"]
+    return count == 0
 
 
 # --- CRC ---------------------------------------------------------------------------------------
