@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib import deps, http
 from chalicelib.alerts import list_alerts
@@ -17,6 +17,7 @@ from chalicelib.inbox import receive_x_delivery
 from chalicelib.observability import event_middleware
 from chalicelib.publishing import list_outbox
 from chalicelib.store import utcnow
+from chalicelib.welcome import welcome_new_followers
 from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
 
 app = Chalice(app_name="outlet")
@@ -85,6 +86,14 @@ def channel_resume() -> dict[str, Any]:
 def outbox() -> dict[str, Any]:
     store = deps.store()
     return http.listing(http.current_request(app), lambda limit, cursor: list_outbox(store, limit=limit, cursor=cursor))
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def welcome(event: CloudWatchEvent) -> dict[str, Any]:
+    result = welcome_new_followers(
+        deps.store(), deps.publisher(), deps.welcome_policy(), utcnow(), enqueue_dms=deps.enqueue_deliveries
+    )
+    return {"outcome": result.outcome, "welcomed": result.welcomed}
 
 
 # The queue's real ARN is wired in infra/template.json (DeliverMessages' event source), which

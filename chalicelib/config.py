@@ -36,6 +36,10 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     min_release_gap_minutes: int = Field(default=60, ge=0)
     welcome_interval_hours: int = Field(default=168, ge=1)
+    welcome_settle_minutes: int = Field(default=10, ge=0)
+    welcome_dm_enabled: bool = False
+    welcome_dm_text: str = Field(default="Thanks for following! Reply DEALS to get our deals by DM.", min_length=1)
+    welcome_dm_budget: int = Field(default=100, ge=0)
 
 
 _ENV_NAMES = {name: name.upper() for name in Settings.model_fields}

@@ -7,12 +7,15 @@ expensive things (boto3 clients, the store, the secret) are cached against what 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from datetime import timedelta
 
 from chalicelib import aws
 from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
-from chalicelib.delivery import Handler, dm_handler
+from chalicelib.delivery import DeliveryMessage, Handler, dm_handler, enqueue
 from chalicelib.publishing import OutboxPublisher, Publisher
 from chalicelib.store import Store
+from chalicelib.welcome import WelcomePolicy
 
 
 def _fetch_secret(arn: str) -> str:
@@ -52,3 +55,20 @@ def publisher() -> Publisher:
 
 def delivery_handlers() -> dict[str, Handler]:
     return {"dm": dm_handler(publisher())}
+
+
+def enqueue_deliveries(messages: Sequence[DeliveryMessage]) -> None:
+    queue_url = settings().delivery_queue_url
+    if not queue_url:
+        raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
+    enqueue(aws.sqs(), queue_url, messages)
+
+
+def welcome_policy() -> WelcomePolicy:
+    current = settings()
+    return WelcomePolicy(
+        interval=timedelta(hours=current.welcome_interval_hours),
+        settle=timedelta(minutes=current.welcome_settle_minutes),
+        dm_text=current.welcome_dm_text if current.welcome_dm_enabled else None,
+        dm_budget=current.welcome_dm_budget,
+    )

@@ -213,6 +213,10 @@ def configure_environment(endpoint: str, environ: dict[str, str] | None = None) 
     return dict(env)
 
 
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     tick = float(os.environ["LOCAL_TICK_SECONDS"]) if os.environ.get("LOCAL_TICK_SECONDS") else None
@@ -244,9 +248,7 @@ def main() -> int:
     config = CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name="local")
     server: LocalDevServer = create_local_server(app_module.app, config, "127.0.0.1", port)
 
-    stopped = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     http_thread = threading.Thread(target=server.server.serve_forever, name="http", daemon=True)
     http_thread.start()
     cloud.start()
@@ -262,8 +264,13 @@ def main() -> int:
         f" queues: {', '.join(queue_urls) or 'none'}"
     )
     print("Ctrl-C to stop.", flush=True)
-    stopped.wait()
-    print("\nstopping...", flush=True)
+    try:
+        # Sleep, not Event.wait: a signal handler that sets an Event can deadlock against a main
+        # thread that holds the Event's lock inside wait().
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
     cloud.stop()
     server.shutdown()
     moto_server.stop()

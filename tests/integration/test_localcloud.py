@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from chalice.app import Chalice, Rate
 
 from chalicelib.delivery import DeliveryMessage
@@ -159,3 +160,37 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_welcome_schedule_fires_on_the_local_tick_and_posts(
+    cloud: Stack, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app as app_module
+    from tests.factories import aaa_follow, signed_headers
+
+    monkeypatch.setenv("X_ACCOUNT_ID", "39131334141")
+    monkeypatch.setenv("WELCOME_SETTLE_MINUTES", "0")
+    body = json.dumps(aaa_follow("39131334141", "435353535", int(time.time() * 1000) - 60_000, handle="dealhunter"))
+    assert api.http.post("/webhooks/x", body=body.encode(), headers=signed_headers(body.encode())).status_code == 200
+
+    local = LocalCloud(
+        app_module,
+        queue_urls={"deliver_messages": cloud.environment["DELIVERY_QUEUE_URL"]},
+        tick_seconds=0.2,
+        clients=client,
+    )
+    local.start()
+    try:
+
+        def outbox() -> list[dict[str, Any]]:
+            response = api.http.get("/outbox", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            items: list[dict[str, Any]] = json.loads(response.body)["items"]
+            return items
+
+        assert eventually(lambda: len(outbox()) == 1, timeout=10)
+        assert outbox()[0]["text"] == "Welcome to our newest follower this week! @dealhunter"
+        time.sleep(0.5)  # more ticks: the interval keeps it to one post
+        assert len(outbox()) == 1
+        assert local.runs["welcome"] >= 3
+    finally:
+        local.stop()
