@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint typecheck unit package clean
+.PHONY: run test lint typecheck unit package bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ package: $(STAMP)  ## SAM template + deployment.zip in build/
 	rm -rf build/$(STAGE)
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json build/$(STAGE)
 	@ls -l build/$(STAGE)
+
+bench: $(STAMP)  ## figures beside their floors (bench/)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

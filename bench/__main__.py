@@ -1,0 +1,181 @@
+"""`make bench`: prints a table of figures, each with the floor it is measured against in the same
+run. Figures are ratios, never pass/fail: a regression shows as a ratio that grew."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parent.parent
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def row(name: str, value: str, floor: str, ratio: str) -> None:
+    ROWS.append((name, value, floor, ratio))
+
+
+def median_seconds(fn: Callable[[], Any], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+COLD_CRC = """
+import time
+start = time.perf_counter()
+from chalice.test import Client
+import app
+with Client(app.app, stage_name="local") as client:
+    response = client.http.get("/webhooks/x?crc_token=abc")
+assert response.status_code == 200, response.body
+print(time.perf_counter() - start)
+"""
+
+
+def bench_crc() -> None:
+    env = {**os.environ, "ADMIN_TOKEN": "bench", "X_CONSUMER_SECRET": "bench-secret", "STAGE": "local"}
+    cold = statistics.median(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", COLD_CRC],
+                cwd=PROJECT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(5)
+    )
+    bare = statistics.median(
+        float(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import time; s=time.perf_counter(); import chalice.app; print(time.perf_counter()-s)",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(5)
+    )
+    row(
+        "CRC, cold container (import + first answer)",
+        f"{cold * 1000:.0f} ms",
+        f"import chalice alone {bare * 1000:.0f} ms",
+        f"{cold / bare:.1f}x (X allows 3,000 ms)",
+    )
+
+    os.environ.update(env)
+    from chalice.test import Client
+
+    import app
+    from chalicelib.x.webhooks import crc_response
+
+    with Client(app.app, stage_name="local") as client:
+        warm = median_seconds(lambda: client.http.get("/webhooks/x?crc_token=abc"), 300)
+    floor = median_seconds(lambda: crc_response("bench-secret", "abc"), 3000)
+    row(
+        "CRC, warm container (through the app)",
+        f"{warm * 1e6:.0f} us",
+        f"bare HMAC {floor * 1e6:.1f} us",
+        f"{warm / floor:.0f}x, no AWS call",
+    )
+
+
+def bench_follow() -> None:
+    from moto import mock_aws
+
+    from chalicelib.community import record_follow_change
+    from chalicelib.store import Store
+    from chalicelib.x.events import FollowChange, XUser
+    from localcloud.provision import provision
+
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def change(user: int, kind: str, minutes: int) -> FollowChange:
+        at = base + timedelta(minutes=minutes)
+        return FollowChange(
+            kind=kind,  # type: ignore[arg-type]
+            event_id=f"{kind}-{user}-{minutes}",
+            occurred_at=at,
+            follower=XUser(id=str(user), handle=f"u{user}"),
+        )
+
+    with mock_aws():
+        import boto3
+
+        session: Any = boto3.session.Session(region_name="us-east-1")
+        stack = provision(session.client, stage="local")
+        ddb = session.client("dynamodb")
+        store = Store(stack.environment["TABLE_NAME"], ddb)
+        n = 100
+        cases: dict[str, list[FollowChange]] = {
+            "new follower": [change(u, "follow", 0) for u in range(n)],
+            "duplicate delivery": [change(u, "follow", 0) for u in range(n)],
+            "in-order unfollow": [change(u, "unfollow", 10) for u in range(n)],
+            "returning follower": [change(u, "follow", 20) for u in range(n)],
+            "late (out-of-order) unfollow": [change(u, "unfollow", 15) for u in range(n)],
+        }
+
+        def bare_transaction() -> None:
+            # The floor: the same shape of request (three items) with no logic around it.
+            ops = [
+                {
+                    "Update": {
+                        "TableName": store.table_name,
+                        "Key": {"PK": {"S": f"FLOOR#{i}"}, "SK": {"S": "x"}},
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+                for i in range(3)
+            ]
+            ddb.transact_write_items(TransactItems=ops)
+
+        for name, events in cases.items():
+            before = store.requests
+            start = time.perf_counter()
+            for event in events:
+                record_follow_change(store, event)
+            per_event = (time.perf_counter() - start) / len(events)
+            requests = (store.requests - before) / len(events)
+            floor = median_seconds(bare_transaction, 30)  # moto's transactions slow as the table grows
+            row(
+                f"follow webhook: {name}",
+                f"{requests:.2f} requests, {per_event * 1000:.1f} ms",
+                f"bare 3-item transaction {floor * 1000:.1f} ms",
+                f"{per_event / floor:.2f}x (moto)",
+            )
+
+
+def main() -> int:
+    bench_crc()
+    bench_follow()
+    widths = [max(len(r[i]) for r in [*ROWS, ("figure", "value", "floor / peer", "ratio")]) for i in range(4)]
+    header = ("figure", "value", "floor / peer", "ratio")
+    for line in [header, tuple("-" * w for w in widths), *ROWS]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
