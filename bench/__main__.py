@@ -42,37 +42,30 @@ print(time.perf_counter() - start)
 """
 
 
+BARE_IMPORT = """
+import time
+start = time.perf_counter()
+import chalice.app
+print(time.perf_counter() - start)
+"""
+
+
+def fresh_process_seconds(code: str, env: dict[str, str], runs: int = 5) -> float:
+    """Median of what ``code`` prints (seconds), each run in a new interpreter, as a cold Lambda."""
+    return statistics.median(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(runs)
+    )
+
+
 def bench_crc() -> None:
     env = {**os.environ, "ADMIN_TOKEN": "bench", "X_CONSUMER_SECRET": "bench-secret", "STAGE": "local"}
-    cold = statistics.median(
-        float(
-            subprocess.run(
-                [sys.executable, "-c", COLD_CRC],
-                cwd=PROJECT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        for _ in range(5)
-    )
-    bare = statistics.median(
-        float(
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import time; s=time.perf_counter(); import chalice.app; print(time.perf_counter()-s)",
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        for _ in range(5)
-    )
+    cold = fresh_process_seconds(COLD_CRC, env)
+    bare = fresh_process_seconds(BARE_IMPORT, env)
     row(
         "CRC, cold container (import + first answer)",
         f"{cold * 1000:.0f} ms",

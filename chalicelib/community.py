@@ -196,16 +196,16 @@ def _follower_item(
 ) -> Item:
     user = change.follower
     latest = max(history, key=lambda e: e.at)
-    newest_is_this = latest.event_id == change.event_id
     status = state.status or FOLLOWING  # a history with an event always has a status
     since = state.followed_at if status == FOLLOWING else state.left_at
+    # The profile seen with the newest event wins: X ids never change, handles do.
+    profile = previous if previous and latest.event_id != change.event_id else {}
     item: Item = {
         **Keys.follower(user.id),
         **Keys.follower_index(status, since or latest.at, user.id),
         "user_id": user.id,
-        # The profile seen with the newest event wins; X ids never change, handles do.
-        "handle": user.handle if (newest_is_this or not previous) and user.handle else (previous or {}).get("handle"),
-        "name": user.name if (newest_is_this or not previous) and user.name else (previous or {}).get("name"),
+        "handle": profile.get("handle") or user.handle,
+        "name": profile.get("name") or user.name,
         "status": status,
         "followed_at": iso(state.followed_at) if state.followed_at else None,
         "left_at": iso(state.left_at) if state.left_at else None,

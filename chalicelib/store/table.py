@@ -1,8 +1,6 @@
-"""The one DynamoDB table: every key shape, and every way outlet reads or writes it.
-
-Nothing outside this module spells a ``PK`` or an ``SK``. Capabilities ask ``Keys`` for a key and
-call ``Store``; ``Store`` turns DynamoDB's errors into the domain exceptions below.
-"""
+"""Every way outlet reads or writes the table: conditional writes, counters, transactions,
+batches, paged queries, and TTL-expired items hidden until DynamoDB deletes them. DynamoDB's
+errors become the domain exceptions below."""
 
 from __future__ import annotations
 
@@ -13,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,84 +23,11 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Item = dict[str, Any]
-Key = dict[str, str]
+from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, utcnow
 
-KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
-TTL_ATTRIBUTE = "ttl"  # epoch seconds; must match TimeToLiveSpecification in infra/template.json
-GSI1 = "GSI1"
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem limit (moto does not enforce it)
 BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100
-
-
-class Keys:
-    """Every key shape in the table. Add new entities here, nowhere else."""
-
-    OUTBOX = "OUTBOX"  # GSI1 partition listing the outbox newest first
-
-    @staticmethod
-    def outbox_entry(entry_id: str) -> Key:
-        return {"PK": f"OUTBOX#{entry_id}", "SK": "ENTRY"}
-
-    @staticmethod
-    def outbox_index(created_at: datetime, entry_id: str) -> dict[str, str]:
-        # One index partition: the outbox holds what one brand posts and DMs, a few thousand a day.
-        return {"GSI1PK": Keys.OUTBOX, "GSI1SK": f"{iso(created_at)}#{entry_id}"}
-
-    # --- community ---
-    @staticmethod
-    def follower(user_id: str) -> Key:
-        return {"PK": f"FOLLOWER#{user_id}", "SK": "PROFILE"}
-
-    @staticmethod
-    def followers_by_status(status: str) -> str:
-        return f"FOLLOWERS#{status}"
-
-    @staticmethod
-    def follower_index(status: str, since: datetime, user_id: str) -> dict[str, str]:
-        # Newest first within a status: who joined lately, or who left lately.
-        return {"GSI1PK": Keys.followers_by_status(status), "GSI1SK": f"{iso(since)}#{user_id}"}
-
-    @staticmethod
-    def community_totals() -> Key:
-        return {"PK": "COMMUNITY", "SK": "TOTALS"}
-
-    COMMUNITY_DAYS = "COMMUNITY#DAYS"
-
-    @staticmethod
-    def community_day(day: str) -> Key:
-        """Joins and leaves on one UTC day (YYYY-MM-DD); a query over the partition reads a range."""
-        return {"PK": Keys.COMMUNITY_DAYS, "SK": day}
-
-    # --- the channel: whether outlet may publish, and what operators must know ---
-    @staticmethod
-    def channel() -> Key:
-        return {"PK": "CHANNEL", "SK": "STATE"}
-
-    @staticmethod
-    def welcome_state() -> Key:
-        return {"PK": "WELCOME", "SK": "STATE"}
-
-    ALERTS = "ALERTS"
-
-    @staticmethod
-    def alert(alert_id: str) -> Key:
-        return {"PK": f"ALERT#{alert_id}", "SK": "ALERT"}
-
-    @staticmethod
-    def alert_index(raised_at: datetime, alert_id: str) -> dict[str, str]:
-        return {"GSI1PK": Keys.ALERTS, "GSI1SK": f"{iso(raised_at)}#{alert_id}"}
-
-    @staticmethod
-    def published_text(digest: str) -> Key:
-        """A post's normalized text, so the same text is never published twice."""
-        return {"PK": f"TEXT#{digest}", "SK": "TEXT"}
-
-    @staticmethod
-    def dedupe(scope: str, natural_id: str) -> Key:
-        """A marker that a delivery (webhook event, queue message) was already applied."""
-        return {"PK": f"SEEN#{scope}#{natural_id}", "SK": "SEEN"}
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -139,24 +64,6 @@ class BatchIncomplete(StoreError):
 
 class InvalidCursor(StoreError):
     """A paging cursor that this store did not issue for this query."""
-
-
-# --- helpers --------------------------------------------------------------------------------
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """Sortable ISO-8601 in UTC, microsecond precision, ``Z`` suffix."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: outlet keeps aware UTC times only")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def without_keys(item: Mapping[str, Any]) -> Item:
-    return {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES and k != TTL_ATTRIBUTE}
 
 
 @dataclass(frozen=True)

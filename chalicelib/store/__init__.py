@@ -1,0 +1,33 @@
+"""The one DynamoDB table: ``keys`` owns every key shape, ``table`` every read and write."""
+
+from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, Keys, iso, utcnow, without_keys
+from chalicelib.store.table import (
+    AlreadyExists,
+    BatchIncomplete,
+    ConditionFailed,
+    InvalidCursor,
+    Page,
+    Store,
+    StoreError,
+    TransactionConflict,
+)
+
+__all__ = [
+    "GSI1",
+    "KEY_ATTRIBUTES",
+    "TTL_ATTRIBUTE",
+    "AlreadyExists",
+    "BatchIncomplete",
+    "ConditionFailed",
+    "InvalidCursor",
+    "Item",
+    "Key",
+    "Keys",
+    "Page",
+    "Store",
+    "StoreError",
+    "TransactionConflict",
+    "iso",
+    "utcnow",
+    "without_keys",
+]
