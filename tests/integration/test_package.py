@@ -74,6 +74,6 @@ def test_the_zip_is_lean_and_carries_no_dev_code(packaged: tuple[dict[str, Any],
     assert archive.stat().st_size < 5 * 1024 * 1024
     names = zipfile.ZipFile(archive).namelist()
     assert "app.py" in names
-    assert "chalicelib/store.py" in names
+    assert "chalicelib/store/table.py" in names
     forbidden = ("localcloud/", "tests/", "moto/", "pytest/", "boto3/", "botocore/", "hypothesis/")
     assert not [n for n in names if n.startswith(forbidden)]
