@@ -79,12 +79,23 @@ def _deliver(record: QueueRecord, handlers: Mapping[str, Handler]) -> None:
     logger.debug("delivered", extra={"message_id": record.message_id, "kind": message.kind})
 
 
-def dm_handler(publisher: Publisher) -> Handler:
+class PublishingHeld(RuntimeError):
+    """The channel is held (a revoked authorization): the message waits and is retried."""
+
+
+def dm_handler(publisher: Publisher, may_publish: Callable[[], bool]) -> Handler:
+    """Sends a ``dm`` message. The hold is checked once per batch (one handler serves one batch)."""
+    checked: list[bool] = []
+
     def send(message: DeliveryMessage) -> None:
         try:
             dm = DirectMessage.model_validate(message.payload)
         except ValidationError as exc:
             raise PoisonMessage("a dm message needs 'to' (an X user id) and 'text'") from exc
+        if not checked:
+            checked.append(may_publish())
+        if not checked[0]:
+            raise PublishingHeld("publishing is held; the DM is retried after the visibility timeout")
         publisher.send_dm(dm.to, dm.text, key=message.id, deal_id=dm.deal_id)
 
     return send

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from chalicelib import aws
+from chalicelib.channel import may_publish
 from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
 from chalicelib.delivery import DeliveryMessage, Handler, dm_handler, enqueue
 from chalicelib.publishing import OutboxPublisher, Publisher
@@ -54,7 +55,8 @@ def publisher() -> Publisher:
 
 
 def delivery_handlers() -> dict[str, Handler]:
-    return {"dm": dm_handler(publisher())}
+    current = store()
+    return {"dm": dm_handler(publisher(), lambda: may_publish(current))}
 
 
 def enqueue_deliveries(messages: Sequence[DeliveryMessage]) -> None:

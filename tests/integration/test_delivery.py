@@ -22,7 +22,7 @@ def record(message_id: str, body: str) -> QueueRecord:
 
 
 def test_a_dm_message_reaches_the_publisher(store: Store) -> None:
-    handlers = {"dm": dm_handler(OutboxPublisher(store))}
+    handlers = {"dm": dm_handler(OutboxPublisher(store), lambda: True)}
     result = deliver_batch([record("m1", dm("dm-1").model_dump_json())], handlers)
     assert result == {"batchItemFailures": []}
     (entry,) = list_outbox(store, limit=10, cursor=None).items
@@ -35,7 +35,7 @@ def test_a_dm_message_reaches_the_publisher(store: Store) -> None:
 
 
 def test_a_redelivered_message_sends_nothing_twice(store: Store) -> None:
-    handlers = {"dm": dm_handler(OutboxPublisher(store))}
+    handlers = {"dm": dm_handler(OutboxPublisher(store), lambda: True)}
     body = dm("dm-7").model_dump_json()
     deliver_batch([record("m1", body)], handlers)
     deliver_batch([record("m2", body), record("m3", body)], handlers)
@@ -43,7 +43,7 @@ def test_a_redelivered_message_sends_nothing_twice(store: Store) -> None:
 
 
 def test_one_bad_record_fails_alone(store: Store) -> None:
-    handlers = {"dm": dm_handler(OutboxPublisher(store))}
+    handlers = {"dm": dm_handler(OutboxPublisher(store), lambda: True)}
 
     def exploding(message: DeliveryMessage) -> None:
         raise RuntimeError("X is down")
@@ -104,3 +104,17 @@ def test_enqueue_retries_only_the_entries_sqs_failed() -> None:
     flaky = FlakySQS()
     enqueue(flaky, "url", [dm(f"m{n}") for n in range(5)], sleep=lambda _: None)  # type: ignore[arg-type]
     assert flaky.calls == [["0", "1", "2", "3", "4"], ["0", "1", "2"]]
+
+
+def test_a_held_channel_sends_no_dm_and_keeps_the_message_for_a_retry(store: Store) -> None:
+    checks: list[int] = []
+
+    def held() -> bool:
+        checks.append(1)
+        return False
+
+    handlers = {"dm": dm_handler(OutboxPublisher(store), held)}
+    result = deliver_batch([record("m1", dm("a").model_dump_json()), record("m2", dm("b").model_dump_json())], handlers)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["m1", "m2"]
+    assert list_outbox(store, limit=10, cursor=None).items == []
+    assert len(checks) == 1  # the hold is read once per batch, not once per message

@@ -238,3 +238,26 @@ def test_an_xaa_revocation_holds_publishing(api: Any, admin: dict[str, str], mon
 def test_another_users_revocation_is_ignored(api: Any, admin: dict[str, str]) -> None:
     post(api, load_event("x/x_user_event_revoke.json"))  # user 63046977 is not the brand
     assert json.loads(api.http.get("/channel", headers=admin).body)["publishing"] == "active"
+
+
+def test_logs_carry_no_body_signature_or_secret(
+    api: Any, admin: dict[str, str], capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The app's own logger runs at DEBUG in the local stage; everything else at its default level.
+    payload = aaa_follow(ACCOUNT, "435353535", 1_700_000_000_000, handle="very_distinct_handle")
+    body = json.dumps(payload).encode()
+    headers = signed_headers(body)
+    post(api, body, headers=headers)
+    post(api, body, headers={**headers, "x-twitter-webhooks-signature": "sha256=forged"})
+    api.http.get("/outbox", headers={"Authorization": "Bearer not-the-token"})
+    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    assert "follow change" in logged  # the logs do say what happened
+    for secret in (
+        "very_distinct_handle",
+        headers["x-twitter-webhooks-signature"],
+        "sha256=forged",
+        "test-consumer-secret",
+        "not-the-token",
+        admin["Authorization"].split()[1],
+    ):
+        assert secret not in logged
