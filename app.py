@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import deps, http
 from chalicelib.alerts import list_alerts
 from chalicelib.channel import channel_state, resume_publishing
 from chalicelib.community import STATUSES, community_summary, list_followers
+from chalicelib.deals import STATUSES as DEAL_STATUSES
+from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
 from chalicelib.delivery import QueueRecord, deliver_batch
 from chalicelib.errors import BadRequest, Unprocessable
 from chalicelib.inbox import receive_x_delivery
@@ -49,6 +51,40 @@ def x_webhook() -> dict[str, Any]:
         account_id=deps.settings().x_account_id,
         now=utcnow(),
     )
+
+
+@app.route("/deals", methods=["POST"])
+def deals_create() -> Response:
+    fields = http.parse(DealFields, http.json_body(http.current_request(app)))
+    return http.json_response(create_deal(deps.store(), fields, utcnow()), status=201)
+
+
+@app.route("/deals", methods=["GET"])
+def deals_list() -> dict[str, Any]:
+    request = http.current_request(app)
+    status = http.query_params(request).get("status") or None
+    if status is not None and status not in DEAL_STATUSES:
+        raise Unprocessable("unknown status", fields={"status": f"one of {', '.join(DEAL_STATUSES)}"})
+    store = deps.store()
+    return http.listing(request, lambda limit, cursor: list_deals(store, status=status, limit=limit, cursor=cursor))
+
+
+@app.route("/deals/{deal_id}", methods=["GET"])
+def deals_get(deal_id: str) -> dict[str, Any]:
+    return public_deal(get_deal(deps.store(), deal_id))
+
+
+@app.route("/deals/{deal_id}", methods=["PATCH"])
+def deals_update(deal_id: str) -> dict[str, Any]:
+    changes = http.json_body(http.current_request(app))
+    if not isinstance(changes, dict):
+        raise BadRequest("the body is a JSON object of the fields to change")
+    return update_deal(deps.store(), deal_id, changes, utcnow())
+
+
+@app.route("/deals/{deal_id}/cancel", methods=["POST"])
+def deals_cancel(deal_id: str) -> dict[str, Any]:
+    return cancel_deal(deps.store(), deal_id, utcnow())
 
 
 @app.route("/community")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from chalice.app import Chalice, Request, Response
@@ -99,7 +100,7 @@ def json_body(request: Request) -> Any:
     if not raw:
         raise BadRequest("a JSON body is required")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_float=Decimal)  # money stays exact: 19.99 is Decimal("19.99")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the body is not valid JSON") from None
 

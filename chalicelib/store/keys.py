@@ -96,6 +96,36 @@ class Keys:
         """A post's normalized text, so the same text is never published twice."""
         return {"PK": f"TEXT#{digest}", "SK": "TEXT"}
 
+    PUBLISHED_TEXTS = "TEXTS"
+
+    @staticmethod
+    def published_text_index(at: datetime, digest: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.PUBLISHED_TEXTS, "GSI1SK": f"{iso(at)}#{digest}"}
+
+    # --- deals ---
+    @staticmethod
+    def deal(deal_id: str) -> Key:
+        return {"PK": f"DEAL#{deal_id}", "SK": "DEAL"}
+
+    @staticmethod
+    def deals_by_status(status: str) -> str:
+        return f"DEALS#{status}"
+
+    @staticmethod
+    def deal_index(status: str, release_at: datetime, deal_id: str) -> dict[str, str]:
+        # Ordered by release time within a status: the due query reads scheduled deals up to now.
+        return {"GSI1PK": Keys.deals_by_status(status), "GSI1SK": f"{iso(release_at)}#{deal_id}"}
+
+    @staticmethod
+    def live_code(code: str) -> Key:
+        """Held while a deal with this coupon code is live, so no two live deals share a code."""
+        return {"PK": f"CODE#{code.upper()}", "SK": "LIVE"}
+
+    @staticmethod
+    def release_slot() -> Key:
+        """When the last deal went out: one release per minimum gap."""
+        return {"PK": "RELEASES", "SK": "SLOT"}
+
     @staticmethod
     def dedupe(scope: str, natural_id: str) -> Key:
         """A marker that a delivery (webhook event, queue message) was already applied."""
