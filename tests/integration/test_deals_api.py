@@ -159,7 +159,8 @@ def test_deals_are_listed_by_status_and_paged_across_statuses(api: Any, admin: d
     api.http.post(f"/deals/{ids[0]}/cancel", headers=admin)
     scheduled = body(api.http.get("/deals?status=scheduled", headers=admin))["items"]
     assert [d["id"] for d in scheduled] == [ids[2], ids[1]]
-    seen, cursor = [], None
+    seen: list[str] = []
+    cursor = None
     while True:
         page = body(api.http.get("/deals?limit=1" + (f"&cursor={cursor}" if cursor else ""), headers=admin))
         seen.extend(d["id"] for d in page["items"])
