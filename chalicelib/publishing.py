@@ -22,13 +22,36 @@ class Published:
     created_at: datetime
 
 
+class PublishError(Exception):
+    """Publishing did not happen (as far as we can tell)."""
+
+
+class RateLimited(PublishError):
+    def __init__(self, message: str, retry_at: datetime | None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class DuplicateContent(PublishError):
+    """X refused the text as a duplicate of a post it already has: never retry it as is."""
+
+
+class PublishFailed(PublishError):
+    """Server errors or timeouts that outlasted the retries: try again later."""
+
+
 class Publisher(Protocol):
-    """Publishing is keyed: the same ``key`` asked twice must not publish twice where the
-    channel allows it (the outbox does; X gives no such guarantee, so callers claim first)."""
+    """Publishing is keyed by a caller's ``key``, stable across retries.
+
+    ``find_post`` answers "did the post with this key (and text) go out?" after a crash between
+    publishing and recording it: the outbox looks the key up; X's publisher reads the account's
+    recent posts for the text. Callers ask it before publishing again."""
 
     def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published: ...
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published: ...
+
+    def find_post(self, text: str, *, key: str) -> Published | None: ...
 
 
 class OutboxPublisher:
@@ -42,6 +65,12 @@ class OutboxPublisher:
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
         return self._record("dm", text, key=key, to=to, deal_id=deal_id, in_reply_to=None)
+
+    def find_post(self, text: str, *, key: str) -> Published | None:
+        item = self._store.get(Keys.outbox_entry(f"outbox-{key}"), consistent=True)
+        if item is None:
+            return None
+        return Published(id=str(item["id"]), created_at=datetime.fromisoformat(str(item["created_at"])))
 
     def _record(
         self, kind: EntryKind, text: str, *, key: str, to: str | None, deal_id: str | None, in_reply_to: str | None

@@ -122,6 +122,15 @@ class Keys:
         return {"PK": f"CODE#{code.upper()}", "SK": "LIVE"}
 
     @staticmethod
+    def fees_month(month: str) -> Key:
+        """Estimated X fees and publish counts in one UTC month (YYYY-MM)."""
+        return {"PK": "FEES", "SK": month}
+
+    @staticmethod
+    def channel_totals() -> Key:
+        return {"PK": "CHANNEL", "SK": "TOTALS"}
+
+    @staticmethod
     def release_slot() -> Key:
         """When the last deal went out: one release per minimum gap."""
         return {"PK": "RELEASES", "SK": "SLOT"}

@@ -1,0 +1,83 @@
+"""Fakes with the behaviour of the real things they stand for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.publishing import DuplicateContent, Published, PublishFailed
+from chalicelib.store import Store
+
+
+class Crash(BaseException):  # noqa: N818 - it stands for Lambda dying, not for an error
+    """Lambda dying mid-run: nothing in the app catches it."""
+
+
+class FakeX:
+    """X as a publisher sees it: every post call publishes (no idempotency key), an identical text is
+    refused as a duplicate (403), and the account's recent posts can be read back."""
+
+    def __init__(self, clock: Callable[[], datetime], fail_times: int = 0) -> None:
+        self.clock = clock
+        self.timeline: list[tuple[str, str, str | None]] = []  # (post id, text, in reply to)
+        self.dms: list[tuple[str, str]] = []
+        self.fail_times = fail_times
+
+    def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published:
+        if self.fail_times:
+            self.fail_times -= 1
+            raise PublishFailed("503 Service Unavailable")
+        if any(existing == text for _, existing, _ in self.timeline):
+            raise DuplicateContent("You are not allowed to create a Tweet with duplicate content.")
+        post_id = str(1_860_000_000_000_000_000 + len(self.timeline))
+        self.timeline.append((post_id, text, in_reply_to))
+        return Published(id=post_id, created_at=self.clock())
+
+    def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
+        self.dms.append((to, text))
+        return Published(id=f"dm-{len(self.dms)}", created_at=self.clock())
+
+    def find_post(self, text: str, *, key: str) -> Published | None:
+        for post_id, existing, _ in self.timeline:
+            if existing == text:
+                return Published(id=post_id, created_at=self.clock())
+        return None
+
+
+class CrashAfter:
+    """Wraps a publisher: the call goes through, then the run dies before its result is used."""
+
+    def __init__(self, inner: Any, method: str = "post") -> None:
+        self.inner = inner
+        self.method = method
+        self.armed = True
+
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self.inner, name)
+        if name != self.method:
+            return real
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = real(*args, **kwargs)
+            if self.armed:
+                self.armed = False
+                raise Crash(f"died after {name}")
+            return result
+
+        return call
+
+
+class CrashingStore(Store):
+    """A store whose run dies on the first transaction that ``when`` picks, before it is sent."""
+
+    def __init__(self, inner: Store, when: Callable[[list[dict[str, Any]]], bool]) -> None:
+        super().__init__(inner.table_name, inner._client, clock=inner._clock)  # noqa: SLF001
+        self.when = when
+        self.armed = True
+
+    def transact(self, ops: Any, *, token: str | None = None) -> None:
+        if self.armed and self.when(list(ops)):
+            self.armed = False
+            raise Crash("died before the transaction was sent")
+        super().transact(ops, token=token)
