@@ -10,7 +10,7 @@ from chalicelib.publishing import DuplicateContent, Published, PublishFailed
 from chalicelib.store import Store
 
 
-class Crash(BaseException):  # noqa: N818 - it stands for Lambda dying, not for an error
+class Crash(BaseException):
     """Lambda dying mid-run: nothing in the app catches it."""
 
 
@@ -72,7 +72,7 @@ class CrashingStore(Store):
     """A store whose run dies on the first transaction that ``when`` picks, before it is sent."""
 
     def __init__(self, inner: Store, when: Callable[[list[dict[str, Any]]], bool]) -> None:
-        super().__init__(inner.table_name, inner._client, clock=inner._clock)  # noqa: SLF001
+        super().__init__(inner.table_name, inner._client, clock=inner._clock)
         self.when = when
         self.armed = True
 

@@ -155,7 +155,7 @@ def test_a_crash_before_publishing_is_retried_after_the_lease(store: Store, cloc
             return getattr(inner, name)
 
     with pytest.raises(Crash):
-        release_due_deals(store, DiesBeforePost(), HOURLY, clock())  # type: ignore[arg-type]
+        release_due_deals(store, DiesBeforePost(), HOURLY, clock())
     assert status(store, deal_id) == "releasing"
     clock.advance(minutes=1)
     assert release_due_deals(store, inner, HOURLY, clock()).released == []  # its lease still runs
@@ -170,7 +170,7 @@ def test_a_crash_between_publishing_and_recording_never_posts_twice(store: Store
     inner = FakeX(clock) if x else OutboxPublisher(store, clock)
     clock.advance(minutes=31)
     with pytest.raises(Crash):
-        release_due_deals(store, CrashAfter(inner), HOURLY, clock())  # type: ignore[arg-type]
+        release_due_deals(store, CrashAfter(inner), HOURLY, clock())
     for _ in range(10):
         clock.advance(minutes=1)
         release_due_deals(store, inner, HOURLY, clock())
@@ -252,12 +252,12 @@ def test_a_rate_limit_waits_for_xs_reset_time(store: Store, clock: FakeClock) ->
                 raise RateLimited("429 Too Many Requests", retry_at=reset)
             return getattr(x, name)
 
-    release_due_deals(store, Limited(), HOURLY, clock())  # type: ignore[arg-type]
+    release_due_deals(store, Limited(), HOURLY, clock())
     clock.advance(minutes=5)
-    release_due_deals(store, Limited(), HOURLY, clock())  # type: ignore[arg-type]
+    release_due_deals(store, Limited(), HOURLY, clock())
     assert status(store, deal_id) == "releasing"
     clock.advance(minutes=5)
-    release_due_deals(store, Limited(), HOURLY, clock())  # type: ignore[arg-type]
+    release_due_deals(store, Limited(), HOURLY, clock())
     assert status(store, deal_id) == "released"
 
 
@@ -274,7 +274,7 @@ def test_x_refusing_a_duplicate_it_does_not_have_from_us_fails_the_deal(store: S
                 raise DuplicateContent("duplicate content")
             return getattr(x, name)
 
-    release_due_deals(store, Refuses(), HOURLY, clock())  # type: ignore[arg-type]
+    release_due_deals(store, Refuses(), HOURLY, clock())
     assert get_deal(store, deal_id)["failure_reason"] == "X refused the text as a duplicate"
 
 
