@@ -18,6 +18,7 @@ from chalicelib.errors import BadRequest, Unprocessable
 from chalicelib.inbox import receive_x_delivery
 from chalicelib.observability import event_middleware
 from chalicelib.publishing import list_outbox
+from chalicelib.releases import release_due_deals
 from chalicelib.store import utcnow
 from chalicelib.welcome import welcome_new_followers
 from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
@@ -122,6 +123,14 @@ def channel_resume() -> dict[str, Any]:
 def outbox() -> dict[str, Any]:
     store = deps.store()
     return http.listing(http.current_request(app), lambda limit, cursor: list_outbox(store, limit=limit, cursor=cursor))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    report = release_due_deals(
+        deps.store(), deps.publisher(), deps.release_policy(), utcnow(), queue_alerts=deps.queue_deal_alerts
+    )
+    return {"released": report.released, "closed": report.closed, "failed": report.failed, "held": report.held}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -34,7 +35,13 @@ class Settings(BaseModel):
     x_account_id: str = ""
     publisher: Literal["outbox", "x"] = "outbox"
     log_level: str = "INFO"
-    min_release_gap_minutes: int = Field(default=60, ge=0)
+    min_release_gap_minutes: float = Field(default=60, ge=0)  # fractions allowed: local demos use seconds
+    release_lease_seconds: int = Field(default=120, ge=31)  # longer than the function timeout (30 s)
+    release_max_attempts: int = Field(default=3, ge=1, le=10)
+    x_fee_post_usd: Decimal = Decimal("0.015")
+    x_fee_post_with_url_usd: Decimal = Decimal("0.20")
+    x_fee_dm_usd: Decimal = Decimal("0.015")
+    x_monthly_budget_usd: Decimal | None = None
     welcome_interval_hours: int = Field(default=168, ge=1)
     welcome_settle_minutes: int = Field(default=10, ge=0)
     welcome_dm_enabled: bool = False

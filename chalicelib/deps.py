@@ -14,7 +14,9 @@ from chalicelib import aws
 from chalicelib.channel import may_publish
 from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
 from chalicelib.delivery import DeliveryMessage, Handler, dm_handler, enqueue
+from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, Publisher
+from chalicelib.releases import ReleasePolicy
 from chalicelib.store import Store
 from chalicelib.welcome import WelcomePolicy
 
@@ -64,6 +66,30 @@ def enqueue_deliveries(messages: Sequence[DeliveryMessage]) -> None:
     if not queue_url:
         raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
     enqueue(aws.sqs(), queue_url, messages)
+
+
+def fee_schedule() -> FeeSchedule:
+    current = settings()
+    return FeeSchedule(
+        post=current.x_fee_post_usd,
+        post_with_url=current.x_fee_post_with_url_usd,
+        dm=current.x_fee_dm_usd,
+        monthly_budget=current.x_monthly_budget_usd,
+    )
+
+
+def release_policy() -> ReleasePolicy:
+    current = settings()
+    return ReleasePolicy(
+        min_gap=timedelta(minutes=current.min_release_gap_minutes),
+        lease=timedelta(seconds=current.release_lease_seconds),
+        max_attempts=current.release_max_attempts,
+        fees=fee_schedule(),
+    )
+
+
+def queue_deal_alerts(deal_id: str) -> None:
+    enqueue_deliveries([DeliveryMessage(kind="deal_alerts", id=f"fanout-{deal_id}", payload={"deal_id": deal_id})])
 
 
 def welcome_policy() -> WelcomePolicy:

@@ -3,6 +3,7 @@ and a message that keeps failing ends in the dead-letter queue."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -194,3 +195,54 @@ def test_the_welcome_schedule_fires_on_the_local_tick_and_posts(
         assert local.runs["welcome"] >= 3
     finally:
         local.stop()
+
+
+def test_three_deals_due_together_go_out_one_per_gap_on_the_local_cloud(
+    cloud: Stack, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    import app as app_module
+
+    gap_seconds = 1.2
+    monkeypatch.setenv("MIN_RELEASE_GAP_MINUTES", str(gap_seconds / 60))
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+    release_at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    ids = []
+    for n in range(3):
+        deal = {
+            "title": f"Inspiron {n}",
+            "price": "399",
+            "list_price": "549",
+            "currency": "USD",
+            "code": f"INS{n}",
+            "release_at": release_at,
+        }
+        response = api.http.post("/deals", body=json.dumps(deal).encode(), headers=admin)
+        assert response.status_code == 201, response.body
+        ids.append(json.loads(response.body)["id"])
+
+    local = LocalCloud(
+        app_module,
+        queue_urls={"deliver_messages": cloud.environment["DELIVERY_QUEUE_URL"]},
+        tick_seconds=0.1,
+        clients=client,
+    )
+    local.start()
+    try:
+
+        def outbox() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = json.loads(api.http.get("/outbox", headers=admin).body)["items"]
+            return list(reversed(items))
+
+        assert eventually(lambda: len(outbox()) == 3, timeout=15)
+        time.sleep(gap_seconds)
+    finally:
+        local.stop()
+    posted = outbox()
+    assert len(posted) == 3
+    assert sorted(p["deal_id"] for p in posted) == sorted(ids)
+    times = [dt.datetime.fromisoformat(p["created_at"]) for p in posted]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
+    assert all(g >= gap_seconds for g in gaps), gaps
+    assert local.runs["release_deals"] > 10  # it ran often; the gap, not the timer, paced the posts
