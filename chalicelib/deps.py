@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from chalicelib import aws
 from chalicelib.channel import may_publish
@@ -50,10 +51,23 @@ def _store(table_name: str) -> Store:
 
 
 def publisher() -> Publisher:
-    chosen = settings().publisher
-    if chosen == "outbox":
+    current = settings()
+    if current.publisher == "outbox":
         return OutboxPublisher(store())
-    raise ConfigurationError(f"publisher {chosen!r} is not available in this build")
+    from chalicelib.x.publisher import XPublisher  # tweepy and requests load only where X is used
+
+    if not current.x_account_id:
+        raise ConfigurationError("X_ACCOUNT_ID is not set")
+    found = secrets()
+    credentials = (found.x_consumer_key, found.x_consumer_secret, found.x_access_token, found.x_access_token_secret)
+    return XPublisher(_x_client(*(c.get_secret_value() for c in credentials)), current.x_account_id)
+
+
+@functools.cache
+def _x_client(consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str) -> Any:
+    from chalicelib.x.publisher import x_client
+
+    return x_client(consumer_key, consumer_secret, access_token, access_token_secret)
 
 
 def delivery_handlers() -> dict[str, Handler]:

@@ -1,0 +1,147 @@
+"""The X publisher against recorded X API responses (tests/events/x/x_api_*.json): nothing here
+reaches the network, `responses` answers every request."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from chalicelib.publishing import DuplicateContent, PublishFailed, RateLimited
+from chalicelib.x.publisher import XPublisher, x_client
+from tests.factories import load_event
+
+TWEETS = "https://api.twitter.com/2/tweets"
+DM = "https://api.twitter.com/2/dm_conversations/with/2244994945/messages"
+TIMELINE = "https://api.twitter.com/2/users/1111111111111111111/tweets"
+# X's v2 answer to a repeated text, as captured in akrherz/iembot issue #163 (2026-02-12).
+DUPLICATE = {
+    "detail": "You are not allowed to create a Tweet with duplicate content.",
+    "type": "about:blank",
+    "title": "Forbidden",
+    "status": 403,
+}
+
+
+def sent_json(request: Any) -> Any:
+    return json.loads(request.body)
+
+
+def publisher(sleeps: list[float] | None = None) -> XPublisher:
+    client = x_client("ck", "cs", "at", "ats")
+    return XPublisher(client, "1111111111111111111", sleep=(sleeps if sleeps is not None else []).append)
+
+
+@responses.activate
+def test_a_post_is_created_with_user_context_and_its_id_returned() -> None:
+    responses.post(TWEETS, json=load_event("x/x_api_post_tweet_response.json"), status=201)
+    published = publisher().post("Hello from the X API!", key="deal-1")
+    assert published.id == "1445880548472328192"
+    sent = responses.calls[0].request
+    assert sent_json(sent) == {"text": "Hello from the X API!"}
+    assert str(sent.headers["Authorization"]).startswith("OAuth ")  # OAuth 1.0a, not an app bearer token
+
+
+@responses.activate
+def test_a_reply_names_the_post_it_answers() -> None:
+    responses.post(TWEETS, json=load_event("x/x_api_post_tweet_response.json"), status=201)
+    publisher().post("Sold out, thank you!", key="followup-1", in_reply_to="1445880548472328192")
+    body = sent_json(responses.calls[0].request)
+    assert body["reply"] == {"in_reply_to_tweet_id": "1445880548472328192"}
+
+
+@responses.activate
+def test_a_dm_is_sent_to_the_participant() -> None:
+    responses.post(DM, json=load_event("x/x_api_dm_send_response.json"), status=201)
+    published = publisher().send_dm("2244994945", "Your deal is live", key="alert-1")
+    assert published.id == "1122334455667788990"
+    assert sent_json(responses.calls[0].request) == {"text": "Your deal is live"}
+
+
+@responses.activate
+def test_a_429_becomes_rate_limited_until_xs_reset_time() -> None:
+    responses.post(
+        TWEETS,
+        json=load_event("x/x_api_rate_limit_429_body.json"),
+        status=429,
+        headers={"x-rate-limit-reset": "1795680000", "x-rate-limit-remaining": "0"},
+    )
+    with pytest.raises(RateLimited) as raised:
+        publisher().post("Deal", key="deal-1")
+    assert raised.value.retry_at == datetime.fromtimestamp(1795680000, tz=UTC)
+    assert len(responses.calls) == 1  # never hammered
+
+
+@responses.activate
+def test_a_403_duplicate_is_never_retried() -> None:
+    responses.post(TWEETS, json=DUPLICATE, status=403)
+    with pytest.raises(DuplicateContent):
+        publisher().post("Deal", key="deal-1")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_another_403_fails_without_retrying() -> None:
+    responses.post(TWEETS, json={**DUPLICATE, "detail": "You are not permitted to perform this action."}, status=403)
+    with pytest.raises(PublishFailed):
+        publisher().post("Deal", key="deal-1")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_server_errors_are_retried_with_backoff_then_succeed() -> None:
+    responses.post(TWEETS, json={"title": "Service Unavailable"}, status=503)
+    responses.post(TWEETS, body=requests.ConnectTimeout("connect timeout"))
+    responses.post(TWEETS, json=load_event("x/x_api_post_tweet_response.json"), status=201)
+    sleeps: list[float] = []
+    assert publisher(sleeps).post("Deal", key="deal-1").id == "1445880548472328192"
+    assert sleeps == [0.5, 1.0]
+
+
+@responses.activate
+def test_server_errors_that_outlast_the_retries_fail() -> None:
+    for _ in range(3):
+        responses.post(TWEETS, json={"title": "Internal Server Error"}, status=500)
+    with pytest.raises(PublishFailed, match="after 3 attempts"):
+        publisher().post("Deal", key="deal-1")
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_find_post_matches_a_recent_post_whose_link_x_shortened() -> None:
+    timeline: dict[str, Any] = {
+        "data": [
+            {
+                "id": "1860000000000000002",
+                "text": "Another post",
+                "created_at": "2026-11-26T11:00:00.000Z",
+                "edit_history_tweet_ids": ["1860000000000000002"],
+            },
+            {
+                "id": "1860000000000000001",
+                "text": "XPS 13: $799 with code XPS. https://t.co/AbCdEf",
+                "created_at": "2026-11-26T10:00:00.000Z",
+                "edit_history_tweet_ids": ["1860000000000000001"],
+            },
+        ],
+        "meta": {"result_count": 2},
+    }
+    responses.get(TIMELINE, json=timeline)
+    found = publisher().find_post("XPS 13: $799 with code XPS. https://www.dell.com/outlet/xps", key="deal-1")
+    assert found is not None
+    assert found.id == "1860000000000000001"
+    assert found.created_at == datetime(2026, 11, 26, 10, tzinfo=UTC)
+    assert publisher().find_post("A text never posted", key="deal-2") is None
+
+
+def test_requests_carry_a_timeout() -> None:
+    with responses.RequestsMock() as mocked:
+        mocked.post(TWEETS, body=requests.ConnectTimeout("connect timeout"))
+        with pytest.raises(PublishFailed):
+            XPublisher(x_client("ck", "cs", "at", "ats"), "1", attempts=1).post("Deal", key="k")
+        sent: Any = mocked.calls[0].request
+        assert sent.req_kwargs["timeout"] == (3.05, 10)
