@@ -51,6 +51,7 @@ def x_webhook() -> dict[str, Any]:
         consumer_secret=deps.secrets().x_consumer_secret.get_secret_value(),
         account_id=deps.settings().x_account_id,
         now=utcnow(),
+        enqueue=deps.enqueue_deliveries,
     )
 
 
@@ -146,4 +147,4 @@ def welcome(event: CloudWatchEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue_arn="arn:aws:sqs:us-east-1:000000000000:outlet-delivery", batch_size=10)
 def deliver_messages(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     records = [QueueRecord(message_id=r.to_dict()["messageId"], body=r.body) for r in event]
-    return deliver_batch(records, deps.delivery_handlers())
+    return deliver_batch(records, deps.delivery_handlers(), requeue=deps.requeue_delivery)

@@ -42,6 +42,8 @@ class Settings(BaseModel):
     x_fee_post_with_url_usd: Decimal = Decimal("0.20")
     x_fee_dm_usd: Decimal = Decimal("0.015")
     x_monthly_budget_usd: Decimal | None = None
+    dm_budget_per_15_minutes: int = Field(default=15, ge=1)
+    dm_budget_per_day: int = Field(default=1440, ge=1)
     welcome_interval_hours: int = Field(default=168, ge=1)
     welcome_settle_minutes: int = Field(default=10, ge=0)
     welcome_dm_enabled: bool = False

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.observability import logger
-from chalicelib.publishing import Publisher
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -34,14 +33,6 @@ class DeliveryMessage(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-class DirectMessage(BaseModel):
-    """The payload of a ``dm`` message."""
-
-    to: str = Field(pattern=r"^[0-9]{1,20}$")  # an X user id, always a string
-    text: str = Field(min_length=1, max_length=10_000)
-    deal_id: str | None = None
-
-
 @dataclass(frozen=True)
 class QueueRecord:
     message_id: str
@@ -52,15 +43,38 @@ class PoisonMessage(ValueError):
     """A message that no retry can fix."""
 
 
+class Deferred(Exception):
+    """Not now: the message is queued again to arrive after ``delay_seconds`` (at most 15 min)."""
+
+    def __init__(self, reason: str, delay_seconds: int) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+
+
+class PublishingHeld(RuntimeError):
+    """The channel is held (a revoked authorization): the message is retried later."""
+
+
 Handler = Callable[[DeliveryMessage], None]
 
 
-def deliver_batch(records: Iterable[QueueRecord], handlers: Mapping[str, Handler]) -> dict[str, list[dict[str, str]]]:
+Requeue = Callable[[DeliveryMessage, int], None]
+
+
+def deliver_batch(
+    records: Iterable[QueueRecord], handlers: Mapping[str, Handler], requeue: Requeue | None = None
+) -> dict[str, list[dict[str, str]]]:
     """Run each record's handler; return the failed ones in Lambda's partial-batch shape."""
     failures: list[dict[str, str]] = []
     for record in records:
         try:
             _deliver(record, handlers)
+        except Deferred as exc:
+            if requeue is None:
+                failures.append({"itemIdentifier": record.message_id})
+                continue
+            requeue(DeliveryMessage.model_validate_json(record.body), exc.delay_seconds)
+            logger.info("delivery deferred", extra={"message_id": record.message_id, "delay": exc.delay_seconds})
         except (ValidationError, PoisonMessage) as exc:
             logger.error("poison message", extra={"message_id": record.message_id, "reason": type(exc).__name__})
             failures.append({"itemIdentifier": record.message_id})
@@ -77,28 +91,6 @@ def _deliver(record: QueueRecord, handlers: Mapping[str, Handler]) -> None:
         raise PoisonMessage(f"no handler for kind {message.kind!r}")
     handler(message)
     logger.debug("delivered", extra={"message_id": record.message_id, "kind": message.kind})
-
-
-class PublishingHeld(RuntimeError):
-    """The channel is held (a revoked authorization): the message waits and is retried."""
-
-
-def dm_handler(publisher: Publisher, may_publish: Callable[[], bool]) -> Handler:
-    """Sends a ``dm`` message. The hold is checked once per batch (one handler serves one batch)."""
-    checked: list[bool] = []
-
-    def send(message: DeliveryMessage) -> None:
-        try:
-            dm = DirectMessage.model_validate(message.payload)
-        except ValidationError as exc:
-            raise PoisonMessage("a dm message needs 'to' (an X user id) and 'text'") from exc
-        if not checked:
-            checked.append(may_publish())
-        if not checked[0]:
-            raise PublishingHeld("publishing is held; the DM is retried after the visibility timeout")
-        publisher.send_dm(dm.to, dm.text, key=message.id, deal_id=dm.deal_id)
-
-    return send
 
 
 def enqueue(

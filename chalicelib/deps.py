@@ -14,11 +14,13 @@ from typing import Any
 from chalicelib import aws
 from chalicelib.channel import may_publish
 from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
-from chalicelib.delivery import DeliveryMessage, Handler, dm_handler, enqueue
+from chalicelib.deal_alerts import alert_handler, fan_out_handler
+from chalicelib.delivery import DeliveryMessage, Handler, enqueue
+from chalicelib.direct_messages import DmBudget, dm_handler, once
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, Publisher
 from chalicelib.releases import ReleasePolicy
-from chalicelib.store import Store
+from chalicelib.store import Store, utcnow
 from chalicelib.welcome import WelcomePolicy
 
 
@@ -70,9 +72,27 @@ def _x_client(consumer_key: str, consumer_secret: str, access_token: str, access
     return x_client(consumer_key, consumer_secret, access_token, access_token_secret)
 
 
+def dm_budget() -> DmBudget:
+    current = settings()
+    return DmBudget(per_15_minutes=current.dm_budget_per_15_minutes, per_day=current.dm_budget_per_day)
+
+
 def delivery_handlers() -> dict[str, Handler]:
-    current = store()
-    return {"dm": dm_handler(publisher(), lambda: may_publish(current))}
+    """The queue's handlers for one batch (the channel's hold is read at most once a batch)."""
+    table, sender, budget, fees = store(), publisher(), dm_budget(), fee_schedule()
+    held = once(lambda: may_publish(table))
+    return {
+        "dm": dm_handler(table, sender, budget, fees, held, utcnow),
+        "deal_alerts": fan_out_handler(table, enqueue_deliveries, utcnow),
+        "deal_alert": alert_handler(table, sender, budget, fees, held, utcnow),
+    }
+
+
+def requeue_delivery(message: DeliveryMessage, delay_seconds: int) -> None:
+    queue_url = settings().delivery_queue_url
+    if not queue_url:
+        raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
+    enqueue(aws.sqs(), queue_url, [message], delay_seconds=delay_seconds)
 
 
 def enqueue_deliveries(messages: Sequence[DeliveryMessage]) -> None:

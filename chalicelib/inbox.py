@@ -15,12 +15,20 @@ from chalicelib.community import record_follow_change
 from chalicelib.errors import BadRequest, Unauthorized
 from chalicelib.observability import logger
 from chalicelib.store import Store
-from chalicelib.x.events import FollowChange, MalformedPayload, parse_delivery
+from chalicelib.subscribers import Enqueue, handle_direct_message
+from chalicelib.x.events import DirectMessage, FollowChange, MalformedPayload, parse_delivery
 from chalicelib.x.webhooks import signature_is_valid
 
 
 def receive_x_delivery(
-    store: Store, *, body: bytes, signature: str | None, consumer_secret: str, account_id: str, now: datetime
+    store: Store,
+    *,
+    body: bytes,
+    signature: str | None,
+    consumer_secret: str,
+    account_id: str,
+    now: datetime,
+    enqueue: Enqueue,
 ) -> dict[str, Any]:
     if not signature_is_valid(consumer_secret, body, signature):
         raise Unauthorized("missing or invalid x-twitter-webhooks-signature")
@@ -46,6 +54,10 @@ def receive_x_delivery(
                 "follow change",
                 extra={"kind": event.kind, "applied": outcome.applied, "requests": outcome.requests},
             )
+        elif isinstance(event, DirectMessage):
+            command = handle_direct_message(store, event, enqueue)
+            applied += command is not None
+            logger.info("direct message", extra={"command": command})
         elif event.user_id == account_id:
             held = record_revocation(store, event)
             applied += held

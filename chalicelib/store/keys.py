@@ -130,6 +130,27 @@ class Keys:
     def channel_totals() -> Key:
         return {"PK": "CHANNEL", "SK": "TOTALS"}
 
+    # --- DMs: subscribers, pacing, and one send per key ---
+    SUBSCRIBERS = "SUBSCRIBERS"  # sparse GSI1 listing: only subscribed users carry it
+
+    @staticmethod
+    def subscriber(user_id: str) -> Key:
+        return {"PK": f"SUBSCRIBER#{user_id}", "SK": "SUBSCRIPTION"}
+
+    @staticmethod
+    def subscriber_index(since: datetime, user_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.SUBSCRIBERS, "GSI1SK": f"{iso(since)}#{user_id}"}
+
+    @staticmethod
+    def dm_window(window: str) -> Key:
+        """DMs sent in one pacing window (``15m#2026-11-26T12:15`` or ``day#2026-11-26``)."""
+        return {"PK": "DMWINDOW", "SK": window}
+
+    @staticmethod
+    def dm_sent(key: str) -> Key:
+        """The one send of a DM key (a deal alert to a subscriber, a reply to a command)."""
+        return {"PK": f"DMSENT#{key}", "SK": "DM"}
+
     @staticmethod
     def release_slot() -> Key:
         """When the last deal went out: one release per minimum gap."""

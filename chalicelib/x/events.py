@@ -50,7 +50,18 @@ class Revocation(BaseModel):
     user_id: XId
 
 
-XEvent = FollowChange | Revocation
+class DirectMessage(BaseModel):
+    """A DM someone sent the brand (the brand's own DMs come back too and are dropped)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    occurred_at: datetime
+    sender: XUser
+    text: str
+
+
+XEvent = FollowChange | Revocation | DirectMessage
 
 
 @dataclass
@@ -102,8 +113,31 @@ class _V1UserEvent(_Lenient):
     revoke: _V1Revoke | None = None
 
 
+class _V1MessageData(_Lenient):
+    text: str = ""
+
+
+class _V1Target(_Lenient):
+    recipient_id: XId
+
+
+class _V1MessageCreate(_Lenient):
+    target: _V1Target
+    sender_id: XId
+    message_data: _V1MessageData
+
+
+class _V1DirectMessageEvent(_Lenient):
+    type: str
+    id: XId
+    created_timestamp: str
+    message_create: _V1MessageCreate | None = None
+
+
 class _AccountActivity(_Lenient):
     for_user_id: XId | None = None
+    direct_message_events: list[_V1DirectMessageEvent] = Field(default_factory=list)
+    users: dict[str, Any] = Field(default_factory=dict)
     follow_events: list[_V1FollowEvent] = Field(default_factory=list)
     unfollow_events: list[_V1FollowEvent] = Field(default_factory=list)  # the docs name both keys
     user_event: _V1UserEvent | None = None
@@ -169,6 +203,35 @@ def parse_delivery(payload: Any, received_at: datetime) -> Delivery:
         raise MalformedPayload(f"unexpected webhook body at {where}: {first['msg']}") from None
 
 
+def _epoch_millis(value: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedPayload("created_timestamp is not epoch milliseconds") from None
+
+
+def _read_direct_messages(delivery: Delivery, events: list[_V1DirectMessageEvent], users: dict[str, Any]) -> None:
+    """Incoming DMs only. ``users`` maps ids to v1.1 users (AAA) or ``{"data": v2 user}`` (XAA)."""
+    for event in events:
+        create = event.message_create
+        if event.type != "message_create" or create is None or create.sender_id == delivery.account_id:
+            delivery.unused += 1  # the brand's own DMs are delivered back to it
+            continue
+        profile = users.get(create.sender_id) or {}
+        profile = profile.get("data", profile) if isinstance(profile, dict) else {}
+        sender = XUser(
+            id=create.sender_id, handle=profile.get("screen_name") or profile.get("username"), name=profile.get("name")
+        )
+        delivery.events.append(
+            DirectMessage(
+                event_id=f"dm:{event.id}",
+                occurred_at=_epoch_millis(event.created_timestamp),
+                sender=sender,
+                text=create.message_data.text,
+            )
+        )
+
+
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise MalformedPayload("a timestamp without a time zone")
@@ -184,12 +247,10 @@ def _parse_account_activity(envelope: _AccountActivity) -> Delivery:
         if kind is None or target.id != account:  # the brand following someone is not an opt-in
             delivery.unused += 1
             continue
-        try:
-            occurred_at = datetime.fromtimestamp(int(raw.created_timestamp) / 1000, tz=UTC)
-        except (ValueError, OverflowError, OSError):
-            raise MalformedPayload("created_timestamp is not epoch milliseconds") from None
+        occurred_at = _epoch_millis(raw.created_timestamp)
         event_id = f"aaa:{kind}:{source.id}:{target.id}:{raw.created_timestamp}"
         delivery.events.append(FollowChange(kind=kind, event_id=event_id, occurred_at=occurred_at, follower=source))
+    _read_direct_messages(delivery, envelope.direct_message_events, envelope.users)
     revoke = envelope.user_event.revoke if envelope.user_event else None
     if revoke is not None and revoke.source.user_id:
         # user_event carries no for_user_id: the account is whoever revoked.
@@ -219,6 +280,10 @@ def _parse_activity(data: _ActivityData, received_at: datetime) -> Delivery:
         # XAA follow payloads carry no event time: the time we received it is the best we have.
         follower = XUser(id=source.id, handle=source.username, name=source.name)
         delivery.events.append(FollowChange(kind=kind, event_id=event_id, occurred_at=received_at, follower=follower))
+    elif data.event_type in ("dm.received", "dm.sent"):
+        # Both keep the Account Activity shape inside; a DM the brand sent is dropped there.
+        dms = _AccountActivity.model_validate(data.payload)
+        _read_direct_messages(delivery, dms.direct_message_events, dms.users)
     elif data.event_type == "oauth.revoke":
         revoke = _V2Revoke.model_validate(data.payload)
         delivery.account_id = delivery.account_id or revoke.user_id

@@ -7,9 +7,11 @@ from typing import Any
 
 import boto3
 
-from chalicelib.delivery import DeliveryMessage, QueueRecord, deliver_batch, dm_handler, enqueue
+from chalicelib.delivery import Deferred, DeliveryMessage, QueueRecord, deliver_batch, enqueue
+from chalicelib.direct_messages import DmBudget, dm_handler, once
+from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, list_outbox
-from chalicelib.store import Store
+from chalicelib.store import Store, utcnow
 from tests.conftest import REGION
 
 
@@ -22,7 +24,7 @@ def record(message_id: str, body: str) -> QueueRecord:
 
 
 def test_a_dm_message_reaches_the_publisher(store: Store) -> None:
-    handlers = {"dm": dm_handler(OutboxPublisher(store), lambda: True)}
+    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow)}
     result = deliver_batch([record("m1", dm("dm-1").model_dump_json())], handlers)
     assert result == {"batchItemFailures": []}
     (entry,) = list_outbox(store, limit=10, cursor=None).items
@@ -35,7 +37,7 @@ def test_a_dm_message_reaches_the_publisher(store: Store) -> None:
 
 
 def test_a_redelivered_message_sends_nothing_twice(store: Store) -> None:
-    handlers = {"dm": dm_handler(OutboxPublisher(store), lambda: True)}
+    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow)}
     body = dm("dm-7").model_dump_json()
     deliver_batch([record("m1", body)], handlers)
     deliver_batch([record("m2", body), record("m3", body)], handlers)
@@ -43,7 +45,7 @@ def test_a_redelivered_message_sends_nothing_twice(store: Store) -> None:
 
 
 def test_one_bad_record_fails_alone(store: Store) -> None:
-    handlers = {"dm": dm_handler(OutboxPublisher(store), lambda: True)}
+    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow)}
 
     def exploding(message: DeliveryMessage) -> None:
         raise RuntimeError("X is down")
@@ -113,8 +115,23 @@ def test_a_held_channel_sends_no_dm_and_keeps_the_message_for_a_retry(store: Sto
         checks.append(1)
         return False
 
-    handlers = {"dm": dm_handler(OutboxPublisher(store), held)}
+    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), once(held), utcnow)}
     result = deliver_batch([record("m1", dm("a").model_dump_json()), record("m2", dm("b").model_dump_json())], handlers)
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["m1", "m2"]
     assert list_outbox(store, limit=10, cursor=None).items == []
     assert len(checks) == 1  # the hold is read once per batch, not once per message
+
+
+def test_a_deferred_message_is_queued_again_with_its_delay_and_acknowledged(store: Store) -> None:
+    requeued: list[tuple[str, int]] = []
+
+    def later(message: DeliveryMessage) -> None:
+        raise Deferred("the DM budget is spent for now", 420)
+
+    result = deliver_batch(
+        [record("m1", json.dumps({"kind": "later", "id": "x1"}))],
+        {"later": later},
+        requeue=lambda message, delay: requeued.append((message.id, delay)),
+    )
+    assert result == {"batchItemFailures": []}
+    assert requeued == [("x1", 420)]

@@ -1,0 +1,118 @@
+"""DM alerts for a released deal: a fan-out over the subscribers, then one paced DM each.
+
+The release queues one ``deal_alerts`` message. Its handler reads a page of subscribers from the
+sparse index, queues one ``deal_alert`` per subscriber (ten to a SendMessageBatch) and, if there
+is more, a ``deal_alerts`` message for the next page, so no invocation does unbounded work. Each
+``deal_alert`` is keyed ``alert-<deal>-<subscriber>``: however often it is delivered, that DM is
+sent once (chalicelib.direct_messages). A deal that sold out or expired sends no more alerts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, Field, ValidationError
+
+from chalicelib.deals import RELEASED
+from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage, PublishingHeld
+from chalicelib.direct_messages import DmBudget, send_dm
+from chalicelib.fees import FeeSchedule
+from chalicelib.publishing import Publisher
+from chalicelib.store import Item, Keys, Store
+from chalicelib.subscribers import list_subscribers
+
+FAN_OUT_PAGE = 500
+Enqueue = Callable[[Sequence[DeliveryMessage]], None]
+
+
+class FanOutPayload(BaseModel):
+    deal_id: str = Field(min_length=1)
+    cursor: str | None = None
+
+
+class AlertPayload(BaseModel):
+    deal_id: str = Field(min_length=1)
+    to: str = Field(pattern=r"^[0-9]{1,20}$")
+
+
+def alert_text(deal: Item) -> str:
+    return f"Deal alert: {deal['post_text']}\n\nReply STOP to stop these DMs."
+
+
+def still_on(deal: Item | None, now: datetime) -> bool:
+    if deal is None or deal.get("status") != RELEASED:
+        return False
+    if deal.get("expires_at") and datetime.fromisoformat(str(deal["expires_at"])) <= now:
+        return False
+    return deal.get("quantity") is None or int(deal.get("sold", 0)) < int(deal["quantity"])
+
+
+def fan_out(store: Store, enqueue: Enqueue, deal_id: str, cursor: str | None, now: datetime) -> int:
+    """Queue the alerts of one page of subscribers (and the next page); returns how many."""
+    if not still_on(store.get(Keys.deal(deal_id)), now):
+        return 0
+    page = list_subscribers(store, limit=FAN_OUT_PAGE, cursor=cursor)
+    messages = [
+        DeliveryMessage(
+            kind="deal_alert", id=f"alert-{deal_id}-{s['user_id']}", payload={"deal_id": deal_id, "to": s["user_id"]}
+        )
+        for s in page.items
+    ]
+    if page.next is not None:
+        page_id = hashlib.sha256(page.next.encode()).hexdigest()[:16]
+        messages.append(
+            DeliveryMessage(
+                kind="deal_alerts", id=f"fanout-{deal_id}-{page_id}", payload={"deal_id": deal_id, "cursor": page.next}
+            )
+        )
+    enqueue(messages)
+    return len(page.items)
+
+
+def fan_out_handler(store: Store, enqueue: Enqueue, clock: Callable[[], datetime]) -> Handler:
+    def handle(message: DeliveryMessage) -> None:
+        try:
+            payload = FanOutPayload.model_validate(message.payload)
+        except ValidationError as exc:
+            raise PoisonMessage("a deal_alerts message needs a deal_id") from exc
+        fan_out(store, enqueue, payload.deal_id, payload.cursor, clock())
+
+    return handle
+
+
+def alert_handler(
+    store: Store,
+    publisher: Publisher,
+    budget: DmBudget,
+    fees: FeeSchedule,
+    may_publish: Callable[[], bool],
+    clock: Callable[[], datetime],
+) -> Handler:
+    def handle(message: DeliveryMessage) -> None:
+        try:
+            payload = AlertPayload.model_validate(message.payload)
+        except ValidationError as exc:
+            raise PoisonMessage("a deal_alert message needs deal_id and to") from exc
+        now = clock()
+        deal = store.get(Keys.deal(payload.deal_id))
+        subscriber = store.get(Keys.subscriber(payload.to))
+        if not still_on(deal, now) or not subscriber or subscriber.get("status") != "subscribed":
+            return  # sold out, expired, or the subscriber left: no alert
+        if not may_publish():
+            raise PublishingHeld("publishing is held; the alert is retried later")
+        assert deal is not None  # noqa: S101 - still_on() returned True
+        send_dm(
+            store,
+            publisher,
+            budget,
+            fees,
+            key=message.id,
+            to=payload.to,
+            text=alert_text(deal),
+            now=now,
+            deal_id=payload.deal_id,
+        )
+
+    return handle
