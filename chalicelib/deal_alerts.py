@@ -49,11 +49,13 @@ def still_on(deal: Item | None, now: datetime) -> bool:
     return deal.get("quantity") is None or int(deal.get("sold", 0)) < int(deal["quantity"])
 
 
-def fan_out(store: Store, enqueue: Enqueue, deal_id: str, cursor: str | None, now: datetime) -> int:
+def fan_out(
+    store: Store, enqueue: Enqueue, deal_id: str, cursor: str | None, now: datetime, page_size: int = FAN_OUT_PAGE
+) -> int:
     """Queue the alerts of one page of subscribers (and the next page); returns how many."""
     if not still_on(store.get(Keys.deal(deal_id)), now):
         return 0
-    page = list_subscribers(store, limit=FAN_OUT_PAGE, cursor=cursor)
+    page = list_subscribers(store, limit=page_size, cursor=cursor)
     messages = [
         DeliveryMessage(
             kind="deal_alert", id=f"alert-{deal_id}-{s['user_id']}", payload={"deal_id": deal_id, "to": s["user_id"]}
@@ -71,13 +73,15 @@ def fan_out(store: Store, enqueue: Enqueue, deal_id: str, cursor: str | None, no
     return len(page.items)
 
 
-def fan_out_handler(store: Store, enqueue: Enqueue, clock: Callable[[], datetime]) -> Handler:
+def fan_out_handler(
+    store: Store, enqueue: Enqueue, clock: Callable[[], datetime], page_size: int = FAN_OUT_PAGE
+) -> Handler:
     def handle(message: DeliveryMessage) -> None:
         try:
             payload = FanOutPayload.model_validate(message.payload)
         except ValidationError as exc:
             raise PoisonMessage("a deal_alerts message needs a deal_id") from exc
-        fan_out(store, enqueue, payload.deal_id, payload.cursor, clock())
+        fan_out(store, enqueue, payload.deal_id, payload.cursor, clock(), page_size)
 
     return handle
 
