@@ -15,6 +15,7 @@ from chalicelib.deals import STATUSES as DEAL_STATUSES
 from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
 from chalicelib.delivery import QueueRecord, deliver_batch
 from chalicelib.errors import BadRequest, Unprocessable
+from chalicelib.followups import sweep_ended_deals
 from chalicelib.inbox import receive_x_delivery
 from chalicelib.observability import event_middleware
 from chalicelib.publishing import list_outbox
@@ -132,6 +133,12 @@ def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
         deps.store(), deps.publisher(), deps.release_policy(), utcnow(), queue_alerts=deps.queue_deal_alerts
     )
     return {"released": report.released, "closed": report.closed, "failed": report.failed, "held": report.held}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def close_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    report = sweep_ended_deals(deps.store(), deps.publisher(), deps.fee_schedule(), utcnow())
+    return {"ended": report.ended, "replied": report.replied}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

@@ -151,6 +151,16 @@ class Keys:
         """The one send of a DM key (a deal alert to a subscriber, a reply to a command)."""
         return {"PK": f"DMSENT#{key}", "SK": "DM"}
 
+    FOLLOWUPS = "FOLLOWUPS"  # GSI1 listing of ended deals whose follow-up reply is not out yet
+
+    @staticmethod
+    def followup(deal_id: str) -> Key:
+        return {"PK": f"FOLLOWUP#{deal_id}", "SK": "FOLLOWUP"}
+
+    @staticmethod
+    def followup_index(ended_at: datetime, deal_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.FOLLOWUPS, "GSI1SK": f"{iso(ended_at)}#{deal_id}"}
+
     @staticmethod
     def release_slot() -> Key:
         """When the last deal went out: one release per minimum gap."""
