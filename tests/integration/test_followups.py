@@ -75,7 +75,7 @@ def test_a_crash_after_the_reply_went_out_never_replies_twice(store: Store, cloc
     deal_id = released(store, clock, x)
     clock.advance(hours=2)
     with pytest.raises(Crash):
-        sweep_ended_deals(store, CrashAfter(x), FeeSchedule(), clock())  # type: ignore[arg-type]
+        sweep_ended_deals(store, CrashAfter(x), FeeSchedule(), clock())
     clock.advance(minutes=5)
     assert sweep_ended_deals(store, x, FeeSchedule(), clock()).replied == [deal_id]
     assert len(x.timeline) == 2  # the deal and one reply
