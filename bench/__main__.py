@@ -194,9 +194,7 @@ def bench_fanout() -> None:
         for client in (ddb, sqs):
             client.meta.events.register("before-call.*.*", count)
 
-        following: list[str | None] = [None]
-
-        rotation = {"n": 0, "url": queue}
+        rotation: dict[str, Any] = {"n": 0, "url": queue}
 
         def fresh_queue(params: dict[str, Any], **_: Any) -> None:
             # moto recounts the whole queue on every send (quadratic in its length), so every batch
