@@ -19,7 +19,7 @@ from chalicelib.channel import may_publish
 from chalicelib.community import first_time_followers
 from chalicelib.delivery import DeliveryMessage
 from chalicelib.posts import MAX_WEIGHTED_LENGTH, claim_text, weighted_length
-from chalicelib.publishing import Publisher
+from chalicelib.publishing import DuplicateContent, Publisher
 from chalicelib.store import ConditionFailed, Item, Keys, Store, iso
 
 _OPENINGS = (
@@ -57,7 +57,7 @@ def welcome_new_followers(
     state = store.get(Keys.welcome_state(), consistent=True) or {}
     pending = state.get("pending")
     if pending:
-        return _finish(store, publisher, policy, pending, now, enqueue_dms)
+        return _finish(store, publisher, policy, pending, now, enqueue_dms, resumed=True)
     last = state.get("last_welcomed_at")
     if last and now - datetime.fromisoformat(str(last)) < policy.interval:
         return WelcomeResult("not_due")
@@ -100,8 +100,19 @@ def _finish(
     claim: Item,
     now: datetime,
     enqueue_dms: Callable[[Sequence[DeliveryMessage]], None] | None,
+    *,
+    resumed: bool = False,
 ) -> WelcomeResult:
-    published = publisher.post(str(claim["text"]), key=str(claim["key"]))
+    text, key = str(claim["text"]), str(claim["key"])
+    # A resumed run may have published before it died: ask before posting again (X keeps no keys).
+    published = publisher.find_post(text, key=key) if resumed else None
+    if published is None:
+        try:
+            published = publisher.post(text, key=key)
+        except DuplicateContent:
+            published = publisher.find_post(text, key=key)
+            if published is None:
+                raise
     if enqueue_dms is not None and policy.dm_text and claim.get("dm_to"):
         enqueue_dms(
             [

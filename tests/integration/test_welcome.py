@@ -168,3 +168,15 @@ def test_welcome_dms_go_to_the_queue_within_the_budget(store: Store) -> None:
     assert {m.kind for m in queued} == {"dm"}
     assert all(m.id == f"welcome-dm-{m.payload['to']}" for m in queued)
     assert {m.payload["text"] for m in queued} == {"Thanks!"}
+
+
+def test_a_welcome_that_died_after_posting_to_x_is_not_posted_again(store: Store) -> None:
+    from tests.fakes import Crash, CrashAfter, FakeX
+
+    follow(store, "1", NOW - timedelta(hours=1))
+    x = FakeX(lambda: NOW)
+    with pytest.raises(Crash):
+        welcome_new_followers(store, CrashAfter(x), WEEKLY, NOW)
+    result = welcome_new_followers(store, x, WEEKLY, NOW + timedelta(minutes=1))
+    assert result.outcome == "posted"
+    assert [text for _, text, _ in x.timeline] == ["Welcome to our newest follower this week! @fan1"]
