@@ -133,4 +133,5 @@ def welcome_policy() -> WelcomePolicy:
         settle=timedelta(minutes=current.welcome_settle_minutes),
         dm_text=current.welcome_dm_text if current.welcome_dm_enabled else None,
         dm_budget=current.welcome_dm_budget,
+        fees=fee_schedule(),
     )

@@ -9,7 +9,7 @@ that crashed after the claim is finished by the next one with the same key inste
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.channel import may_publish
 from chalicelib.community import first_time_followers
 from chalicelib.delivery import DeliveryMessage
+from chalicelib.fees import FeeSchedule, charge_op
 from chalicelib.posts import MAX_WEIGHTED_LENGTH, claim_text, weighted_length
 from chalicelib.publishing import DuplicateContent, Publisher
 from chalicelib.store import ConditionFailed, Item, Keys, Store, iso
@@ -36,6 +37,7 @@ class WelcomePolicy:
     settle: timedelta  # events may arrive late: only followers this old are counted
     dm_text: str | None  # None: no welcome DMs
     dm_budget: int
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
 
 
 @dataclass(frozen=True)
@@ -121,12 +123,21 @@ def _finish(
             ]
         )
     try:
-        store.update(
-            Keys.welcome_state(),
-            set={"last_welcomed_at": iso(now), "watermark": claim["watermark_to"], "last_post_id": published.id},
-            remove=("pending",),
-            add={"version": 1},
-            condition=Attr("pending.key").eq(claim["key"]),
+        store.transact(
+            [
+                store.op_update(
+                    Keys.welcome_state(),
+                    set={
+                        "last_welcomed_at": iso(now),
+                        "watermark": claim["watermark_to"],
+                        "last_post_id": published.id,
+                    },
+                    remove=("pending",),
+                    add={"version": 1},
+                    condition=Attr("pending.key").eq(claim["key"]),
+                ),
+                charge_op(store, policy.fees.for_post(text), "posts", now),
+            ]
         )
     except ConditionFailed:
         return WelcomeResult("busy")  # a concurrent run finished it first

@@ -180,3 +180,15 @@ def test_a_welcome_that_died_after_posting_to_x_is_not_posted_again(store: Store
     result = welcome_new_followers(store, x, WEEKLY, NOW + timedelta(minutes=1))
     assert result.outcome == "posted"
     assert [text for _, text, _ in x.timeline] == ["Welcome to our newest follower this week! @fan1"]
+
+
+def test_a_welcome_post_is_charged_to_the_fee_ledger(store: Store) -> None:
+    from decimal import Decimal
+
+    from chalicelib.store import Keys
+
+    follow(store, "1", NOW - timedelta(hours=1))
+    welcome_new_followers(store, OutboxPublisher(store), WEEKLY, NOW)
+    fees = store.get(Keys.fees_month("2026-11"))
+    assert fees is not None
+    assert (fees["usd"], fees["posts"]) == (Decimal("0.015"), 1)  # no link: X's plain post price
