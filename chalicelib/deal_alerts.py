@@ -16,10 +16,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib.deals import RELEASED
-from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage, PublishingHeld
-from chalicelib.direct_messages import DmBudget, send_dm
-from chalicelib.fees import FeeSchedule
-from chalicelib.publishing import Publisher
+from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage
+from chalicelib.direct_messages import DmSender
 from chalicelib.store import Item, Keys, Store
 from chalicelib.subscribers import list_subscribers
 
@@ -86,37 +84,18 @@ def fan_out_handler(
     return handle
 
 
-def alert_handler(
-    store: Store,
-    publisher: Publisher,
-    budget: DmBudget,
-    fees: FeeSchedule,
-    may_publish: Callable[[], bool],
-    clock: Callable[[], datetime],
-) -> Handler:
+def alert_handler(sender: DmSender) -> Handler:
     def handle(message: DeliveryMessage) -> None:
         try:
             payload = AlertPayload.model_validate(message.payload)
         except ValidationError as exc:
             raise PoisonMessage("a deal_alert message needs deal_id and to") from exc
-        now = clock()
-        deal = store.get(Keys.deal(payload.deal_id))
-        subscriber = store.get(Keys.subscriber(payload.to))
-        if not still_on(deal, now) or not subscriber or subscriber.get("status") != "subscribed":
-            return  # sold out, expired, or the subscriber left: no alert
-        if not may_publish():
-            raise PublishingHeld("publishing is held; the alert is retried later")
-        assert deal is not None  # noqa: S101 - still_on() returned True
-        send_dm(
-            store,
-            publisher,
-            budget,
-            fees,
-            key=message.id,
-            to=payload.to,
-            text=alert_text(deal),
-            now=now,
-            deal_id=payload.deal_id,
-        )
+        deal = sender.store.get(Keys.deal(payload.deal_id))
+        subscriber = sender.store.get(Keys.subscriber(payload.to))
+        if deal is None or not still_on(deal, sender.clock()):
+            return  # sold out or expired: no more alerts
+        if not subscriber or subscriber.get("status") != "subscribed":
+            return  # the subscriber left
+        sender.send(key=message.id, to=payload.to, text=alert_text(deal), deal_id=payload.deal_id)
 
     return handle

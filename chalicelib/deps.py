@@ -16,7 +16,7 @@ from chalicelib.channel import may_publish
 from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
 from chalicelib.deal_alerts import alert_handler, fan_out_handler
 from chalicelib.delivery import DeliveryMessage, Handler, enqueue
-from chalicelib.direct_messages import DmBudget, dm_handler, once
+from chalicelib.direct_messages import DmBudget, DmSender, dm_handler, once
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, Publisher
 from chalicelib.releases import ReleasePolicy
@@ -79,12 +79,12 @@ def dm_budget() -> DmBudget:
 
 def delivery_handlers() -> dict[str, Handler]:
     """The queue's handlers for one batch (the channel's hold is read at most once a batch)."""
-    table, sender, budget, fees = store(), publisher(), dm_budget(), fee_schedule()
-    held = once(lambda: may_publish(table))
+    table = store()
+    sender = DmSender(table, publisher(), dm_budget(), fee_schedule(), once(lambda: may_publish(table)), utcnow)
     return {
-        "dm": dm_handler(table, sender, budget, fees, held, utcnow),
+        "dm": dm_handler(sender),
         "deal_alerts": fan_out_handler(table, enqueue_deliveries, utcnow),
-        "deal_alert": alert_handler(table, sender, budget, fees, held, utcnow),
+        "deal_alert": alert_handler(sender),
     }
 
 

@@ -129,21 +129,39 @@ def once(check: Callable[[], bool]) -> Callable[[], bool]:
     return cached
 
 
-def dm_handler(
-    store: Store,
-    publisher: Publisher,
-    budget: DmBudget,
-    fees: FeeSchedule,
-    may_publish: Callable[[], bool],
-    clock: Callable[[], datetime],
-) -> Handler:
+@dataclass(frozen=True)
+class DmSender:
+    """Everything a queued DM needs to go out: one per batch, built in chalicelib.deps."""
+
+    store: Store
+    publisher: Publisher
+    budget: DmBudget
+    fees: FeeSchedule
+    may_publish: Callable[[], bool]  # the channel's hold, read at most once a batch (see ``once``)
+    clock: Callable[[], datetime]
+
+    def send(self, *, key: str, to: str, text: str, deal_id: str | None = None) -> bool:
+        if not self.may_publish():
+            raise PublishingHeld("publishing is held; the DM is retried after the visibility timeout")
+        return send_dm(
+            self.store,
+            self.publisher,
+            self.budget,
+            self.fees,
+            key=key,
+            to=to,
+            text=text,
+            now=self.clock(),
+            deal_id=deal_id,
+        )
+
+
+def dm_handler(sender: DmSender) -> Handler:
     def send(message: DeliveryMessage) -> None:
         try:
             dm = DirectMessagePayload.model_validate(message.payload)
         except ValidationError as exc:
             raise PoisonMessage("a dm message needs 'to' (an X user id) and 'text'") from exc
-        if not may_publish():
-            raise PublishingHeld("publishing is held; the DM is retried after the visibility timeout")
-        send_dm(store, publisher, budget, fees, key=message.id, to=dm.to, text=dm.text, now=clock(), deal_id=dm.deal_id)
+        sender.send(key=message.id, to=dm.to, text=dm.text, deal_id=dm.deal_id)
 
     return send

@@ -13,7 +13,7 @@ import pytest
 from chalicelib.deal_alerts import alert_handler, fan_out, fan_out_handler
 from chalicelib.deals import DealFields, create_deal
 from chalicelib.delivery import Deferred, DeliveryMessage
-from chalicelib.direct_messages import DmBudget, send_dm
+from chalicelib.direct_messages import DmBudget, DmSender, send_dm
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, PublishFailed, RateLimited, list_outbox
 from chalicelib.releases import ReleasePolicy, release_due_deals
@@ -193,7 +193,7 @@ def test_an_x_rate_limit_defers_until_its_reset(store: Store, clock: FakeClock) 
 def run_queue(store: Store, clock: FakeClock, queue: Queue, x: FakeX, budget: DmBudget, redeliver: bool) -> int:
     """Deliver everything queued, each alert twice when ``redeliver``; returns how many were deferred."""
     fan = fan_out_handler(store, queue, clock, page_size=25)
-    alert = alert_handler(store, x, budget, FeeSchedule(), lambda: True, clock)
+    alert = alert_handler(DmSender(store, x, budget, FeeSchedule(), lambda: True, clock))
     deferred = 0
     while queue.messages:
         for message in queue.take("deal_alerts"):

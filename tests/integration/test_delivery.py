@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 
 from chalicelib.delivery import Deferred, DeliveryMessage, QueueRecord, deliver_batch, enqueue
-from chalicelib.direct_messages import DmBudget, dm_handler, once
+from chalicelib.direct_messages import DmBudget, DmSender, dm_handler, once
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, list_outbox
 from chalicelib.store import Store, utcnow
@@ -24,7 +24,9 @@ def record(message_id: str, body: str) -> QueueRecord:
 
 
 def test_a_dm_message_reaches_the_publisher(store: Store) -> None:
-    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow)}
+    handlers = {
+        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow))
+    }
     result = deliver_batch([record("m1", dm("dm-1").model_dump_json())], handlers)
     assert result == {"batchItemFailures": []}
     (entry,) = list_outbox(store, limit=10, cursor=None).items
@@ -37,7 +39,9 @@ def test_a_dm_message_reaches_the_publisher(store: Store) -> None:
 
 
 def test_a_redelivered_message_sends_nothing_twice(store: Store) -> None:
-    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow)}
+    handlers = {
+        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow))
+    }
     body = dm("dm-7").model_dump_json()
     deliver_batch([record("m1", body)], handlers)
     deliver_batch([record("m2", body), record("m3", body)], handlers)
@@ -45,7 +49,9 @@ def test_a_redelivered_message_sends_nothing_twice(store: Store) -> None:
 
 
 def test_one_bad_record_fails_alone(store: Store) -> None:
-    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow)}
+    handlers = {
+        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow))
+    }
 
     def exploding(message: DeliveryMessage) -> None:
         raise RuntimeError("X is down")
@@ -115,7 +121,9 @@ def test_a_held_channel_sends_no_dm_and_keeps_the_message_for_a_retry(store: Sto
         checks.append(1)
         return False
 
-    handlers = {"dm": dm_handler(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), once(held), utcnow)}
+    handlers = {
+        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), once(held), utcnow))
+    }
     result = deliver_batch([record("m1", dm("a").model_dump_json()), record("m2", dm("b").model_dump_json())], handlers)
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["m1", "m2"]
     assert list_outbox(store, limit=10, cursor=None).items == []
