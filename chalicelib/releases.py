@@ -61,34 +61,31 @@ AlertQueue = Callable[[str], None]  # enqueues the DM fan-out of a released deal
 def release_due_deals(
     store: Store, publisher: Publisher, policy: ReleasePolicy, now: datetime, queue_alerts: AlertQueue | None = None
 ) -> ReleaseReport:
-    report = ReleaseReport()
+    run = _Run(store, publisher, policy, now, queue_alerts)
     if not may_publish(store):
-        report.held = "channel"
-        return report
+        run.report.held = "channel"
+        return run.report
     for deal in store.query(Keys.deals_by_status(RELEASING), index=GSI1, limit=DUE_PAGE).items:
         if datetime.fromisoformat(str(deal["retry_at"])) <= now:
-            _recover(store, publisher, policy, deal, now, report, queue_alerts)
-    _requeue_alerts(store, queue_alerts)
+            run.recover(deal)
+    run.requeue_alerts()
 
     due = store.query(Keys.deals_by_status(SCHEDULED), index=GSI1, sk_between=("0", iso(now) + "~"), limit=DUE_PAGE)
     for position, deal in enumerate(due.items):
         ended = _ended(deal, now)
         if ended is not None:
-            _close_unreleased(store, deal, ended, now)
-            report.closed.append(str(deal["id"]))
+            run.close_unreleased(deal, ended)
             continue
+        run.report.waiting = len(due.items) - position
         fee = policy.fees.for_post(str(deal["post_text"]))
         if would_exceed(store, policy.fees, fee, now):
-            _budget_alert(store, deal, fee, now)
-            report.held, report.waiting = "budget", len(due.items) - position
-            break
-        if not _claim(store, policy, deal, now):
-            report.waiting = len(due.items) - position
-            break
-        _attempt(store, publisher, policy, {**deal, "attempts": 1}, now, report, queue_alerts)
-        report.waiting = len(due.items) - position - 1
-        break
-    return report
+            run.budget_alert(deal, fee)
+            run.report.held = "budget"
+        elif run.claim(deal):
+            run.report.waiting -= 1
+            run.attempt({**deal, "attempts": 1})
+        break  # at most one release per run; the rest wait their turn
+    return run.report
 
 
 def _ended(deal: Item, now: datetime) -> str | None:
@@ -99,228 +96,201 @@ def _ended(deal: Item, now: datetime) -> str | None:
     return None
 
 
-def _claim(store: Store, policy: ReleasePolicy, deal: Item, now: datetime) -> bool:
-    """The release slot and the deal, together: False if the slot is taken (the deal waits)."""
-    deal_id = str(deal["id"])
-    try:
-        store.transact(
-            [
-                store.op_update(
-                    Keys.release_slot(),
-                    set={"last_release_at": iso(now), "deal_id": deal_id},
-                    condition=Attr("last_release_at").not_exists()
-                    | Attr("last_release_at").lte(iso(now - policy.min_gap)),
-                ),
-                store.op_update(
-                    Keys.deal(deal_id),
-                    set={
-                        "status": RELEASING,
-                        "claimed_at": iso(now),
-                        "retry_at": iso(now + policy.lease),
-                        "attempts": 1,
-                        **_index(deal, RELEASING),
-                    },
-                    add={"version": 1},
-                    condition=Attr("status").eq(SCHEDULED) & Attr("version").eq(deal["version"]),
-                ),
-            ]
-        )
-    except ConditionFailed as exc:
-        logger.info("release waits", extra={"deal_id": deal_id, "reason": "slot" if exc.index == 0 else "changed"})
-        return False
-    return True
-
-
-def _attempt(
-    store: Store,
-    publisher: Publisher,
-    policy: ReleasePolicy,
-    deal: Item,
-    now: datetime,
-    report: ReleaseReport,
-    queue_alerts: AlertQueue | None,
-) -> None:
-    deal_id, text = str(deal["id"]), str(deal["post_text"])
-    key = post_key(deal_id)
-    repeat = find_repeat(text, recent_posts(store), own_key=key)
-    if repeat is not None:
-        _fail(store, deal, f"repeats the earlier post {repeat.post_key}", now, report)
-        return
-    if not claim_text(store, text, post_key=key, at=now):
-        _fail(store, deal, "the same text was already published", now, report)
-        return
-    try:
-        published = publisher.post(text, key=key, deal_id=deal_id)
-    except DuplicateContent:
-        found = publisher.find_post(text, key=key)  # X says it has it: ours, from a lost run?
-        if found is None:
-            _fail(store, deal, "X refused the text as a duplicate", now, report)
-            return
-        published = found
-    except RateLimited as exc:
-        _defer(store, deal, exc.retry_at or now + policy.lease, f"rate limited: {exc}")
-        return
-    except PublishFailed as exc:
-        _defer(store, deal, now + policy.lease, str(exc))
-        return
-    _record(store, policy, deal, published, now, report, queue_alerts)
-
-
-def _recover(
-    store: Store,
-    publisher: Publisher,
-    policy: ReleasePolicy,
-    deal: Item,
-    now: datetime,
-    report: ReleaseReport,
-    queue_alerts: AlertQueue | None,
-) -> None:
-    """A release whose lease ran out: its run died, or publishing must be tried again."""
-    found = publisher.find_post(str(deal["post_text"]), key=post_key(str(deal["id"])))
-    if found is not None:
-        logger.info("recovered a post that went out", extra={"deal_id": deal["id"]})
-        _record(store, policy, deal, found, now, report, queue_alerts)
-        return
-    attempts = int(deal.get("attempts", 1))
-    if attempts >= policy.max_attempts:
-        _fail(
-            store, deal, f"not published after {attempts} attempts: {deal.get('last_error', 'run lost')}", now, report
-        )
-        return
-    try:
-        store.update(
-            Keys.deal(str(deal["id"])),
-            set={"retry_at": iso(now + policy.lease), "attempts": attempts + 1},
-            condition=Attr("status").eq(RELEASING) & Attr("attempts").eq(attempts),
-        )
-    except ConditionFailed:
-        return  # another run took it
-    _attempt(store, publisher, policy, {**deal, "attempts": attempts + 1}, now, report, queue_alerts)
-
-
-def _record(
-    store: Store,
-    policy: ReleasePolicy,
-    deal: Item,
-    published: Published,
-    now: datetime,
-    report: ReleaseReport,
-    queue_alerts: AlertQueue | None,
-) -> None:
-    deal_id = str(deal["id"])
-    fee: Decimal = policy.fees.for_post(str(deal["post_text"]))
-    try:
-        store.transact(
-            [
-                store.op_update(
-                    Keys.deal(deal_id),
-                    set={
-                        "status": RELEASED,
-                        "post_id": published.id,
-                        "released_at": iso(published.created_at),
-                        "x_fee_usd": fee,
-                        "alerts_queued": not deal.get("dm_subscribers"),
-                        **_index(deal, RELEASED),
-                    },
-                    remove=("retry_at", "last_error"),
-                    add={"version": 1},
-                    condition=Attr("status").eq(RELEASING),
-                ),
-                charge_op(store, fee, "posts", now),
-                store.op_update(Keys.channel_totals(), add={"deals_released": 1}),
-            ]
-        )
-    except ConditionFailed:
-        return  # recorded by a concurrent run
-    report.released.append(deal_id)
-    logger.info("deal released", extra={"deal_id": deal_id, "post_id": published.id})
-    if deal.get("dm_subscribers"):
-        _queue_alerts(store, deal_id, queue_alerts)
-
-
-def _queue_alerts(store: Store, deal_id: str, queue_alerts: AlertQueue | None) -> None:
-    if queue_alerts is None:
-        return
-    queue_alerts(deal_id)  # idempotent downstream: one DM per (deal, subscriber)
-    store.update(Keys.deal(deal_id), set={"alerts_queued": True})
-
-
-def _requeue_alerts(store: Store, queue_alerts: AlertQueue | None) -> None:
-    """Alerts of a deal whose run died between recording the release and queueing them."""
-    if queue_alerts is None:
-        return
-    recent = store.query(Keys.deals_by_status(RELEASED), index=GSI1, newest_first=True, limit=10).items
-    for deal in recent:
-        if deal.get("alerts_queued") is False:
-            _queue_alerts(store, str(deal["id"]), queue_alerts)
-
-
-def _defer(store: Store, deal: Item, retry_at: datetime, error: str) -> None:
-    store.update(
-        Keys.deal(str(deal["id"])),
-        set={"retry_at": iso(retry_at), "last_error": error[:500]},
-        condition=Attr("status").eq(RELEASING),
-    )
-    logger.warning("release deferred", extra={"deal_id": deal["id"], "retry_at": iso(retry_at)})
-
-
-def _fail(store: Store, deal: Item, reason: str, now: datetime, report: ReleaseReport) -> None:
-    deal_id = str(deal["id"])
-    try:
-        store.transact(
-            [
-                store.op_update(
-                    Keys.deal(deal_id),
-                    set={"status": FAILED, "failure_reason": reason, "updated_at": iso(now), **_index(deal, FAILED)},
-                    remove=("retry_at",),
-                    add={"version": 1},
-                    condition=Attr("status").eq(RELEASING),
-                ),
-                store.op_delete(Keys.live_code(str(deal["code"]))),
-            ]
-        )
-    except ConditionFailed:
-        return
-    with contextlib.suppress(ConditionFailed):  # the text was never published: free it for a later deal
-        store.delete(
-            Keys.published_text(fingerprint(str(deal["post_text"]))), condition=Attr("post_key").eq(post_key(deal_id))
-        )
-    report.failed.append(deal_id)
-    logger.warning("release failed", extra={"deal_id": deal_id, "reason": reason})
-
-
-def _close_unreleased(store: Store, deal: Item, status: str, now: datetime) -> None:
-    deal_id = str(deal["id"])
-    try:
-        store.transact(
-            [
-                store.op_update(
-                    Keys.deal(deal_id),
-                    set={"status": status, "updated_at": iso(now), **_index(deal, status)},
-                    add={"version": 1},
-                    condition=Attr("status").eq(SCHEDULED),
-                ),
-                store.op_delete(Keys.live_code(str(deal["code"]))),
-            ]
-        )
-    except ConditionFailed:
-        return
-
-
-def _budget_alert(store: Store, deal: Item, fee: Decimal, now: datetime) -> None:
-    raise_alert(
-        store,
-        alert_id=f"budget-{month_of(now)}-{deal['id']}",
-        kind="x_budget_exceeded",
-        message=f"Deal {deal['id']} is held: its post (${fee}) would take X fees past this month's budget.",
-        raised_at=now,
-        deal_id=str(deal["id"]),
-    )
+def post_key(deal_id: str) -> str:
+    return f"deal-{deal_id}"
 
 
 def _index(deal: Item, status: str) -> dict[str, str]:
     return Keys.deal_index(status, datetime.fromisoformat(str(deal["release_at"])), str(deal["id"]))
 
 
-def post_key(deal_id: str) -> str:
-    return f"deal-{deal_id}"
+@dataclass
+class _Run:
+    """One invocation of the release schedule: what it works with, and what it did."""
+
+    store: Store
+    publisher: Publisher
+    policy: ReleasePolicy
+    now: datetime
+    queue_alerts: AlertQueue | None
+    report: ReleaseReport = field(default_factory=ReleaseReport)
+
+    def claim(self, deal: Item) -> bool:
+        """The release slot and the deal, together: False if the slot is taken (the deal waits)."""
+        deal_id, now = str(deal["id"]), self.now
+        try:
+            self.store.transact(
+                [
+                    self.store.op_update(
+                        Keys.release_slot(),
+                        set={"last_release_at": iso(now), "deal_id": deal_id},
+                        condition=Attr("last_release_at").not_exists()
+                        | Attr("last_release_at").lte(iso(now - self.policy.min_gap)),
+                    ),
+                    self.store.op_update(
+                        Keys.deal(deal_id),
+                        set={
+                            "status": RELEASING,
+                            "claimed_at": iso(now),
+                            "retry_at": iso(now + self.policy.lease),
+                            "attempts": 1,
+                            **_index(deal, RELEASING),
+                        },
+                        add={"version": 1},
+                        condition=Attr("status").eq(SCHEDULED) & Attr("version").eq(deal["version"]),
+                    ),
+                ]
+            )
+        except ConditionFailed as exc:
+            logger.info("release waits", extra={"deal_id": deal_id, "reason": "slot" if exc.index == 0 else "changed"})
+            return False
+        return True
+
+    def attempt(self, deal: Item) -> None:
+        deal_id, text = str(deal["id"]), str(deal["post_text"])
+        key = post_key(deal_id)
+        repeat = find_repeat(text, recent_posts(self.store), own_key=key)
+        if repeat is not None:
+            self.fail(deal, f"repeats the earlier post {repeat.post_key}")
+            return
+        if not claim_text(self.store, text, post_key=key, at=self.now):
+            self.fail(deal, "the same text was already published")
+            return
+        try:
+            published = self.publisher.post(text, key=key, deal_id=deal_id)
+        except DuplicateContent:
+            found = self.publisher.find_post(text, key=key)  # X says it has it: ours, from a lost run?
+            if found is None:
+                self.fail(deal, "X refused the text as a duplicate")
+                return
+            published = found
+        except RateLimited as exc:
+            self.defer(deal, exc.retry_at or self.now + self.policy.lease, f"rate limited: {exc}")
+            return
+        except PublishFailed as exc:
+            self.defer(deal, self.now + self.policy.lease, str(exc))
+            return
+        self.record(deal, published)
+
+    def recover(self, deal: Item) -> None:
+        """A release whose lease ran out: its run died, or publishing must be tried again."""
+        found = self.publisher.find_post(str(deal["post_text"]), key=post_key(str(deal["id"])))
+        if found is not None:
+            logger.info("recovered a post that went out", extra={"deal_id": deal["id"]})
+            self.record(deal, found)
+            return
+        attempts = int(deal.get("attempts", 1))
+        if attempts >= self.policy.max_attempts:
+            self.fail(deal, f"not published after {attempts} attempts: {deal.get('last_error', 'run lost')}")
+            return
+        try:
+            self.store.update(
+                Keys.deal(str(deal["id"])),
+                set={"retry_at": iso(self.now + self.policy.lease), "attempts": attempts + 1},
+                condition=Attr("status").eq(RELEASING) & Attr("attempts").eq(attempts),
+            )
+        except ConditionFailed:
+            return  # another run took it
+        self.attempt({**deal, "attempts": attempts + 1})
+
+    def record(self, deal: Item, published: Published) -> None:
+        deal_id = str(deal["id"])
+        fee: Decimal = self.policy.fees.for_post(str(deal["post_text"]))
+        try:
+            self.store.transact(
+                [
+                    self.store.op_update(
+                        Keys.deal(deal_id),
+                        set={
+                            "status": RELEASED,
+                            "post_id": published.id,
+                            "released_at": iso(published.created_at),
+                            "x_fee_usd": fee,
+                            "alerts_queued": not deal.get("dm_subscribers"),
+                            **_index(deal, RELEASED),
+                        },
+                        remove=("retry_at", "last_error"),
+                        add={"version": 1},
+                        condition=Attr("status").eq(RELEASING),
+                    ),
+                    charge_op(self.store, fee, "posts", self.now),
+                    self.store.op_update(Keys.channel_totals(), add={"deals_released": 1}),
+                ]
+            )
+        except ConditionFailed:
+            return  # recorded by a concurrent run
+        self.report.released.append(deal_id)
+        logger.info("deal released", extra={"deal_id": deal_id, "post_id": published.id})
+        if deal.get("dm_subscribers"):
+            self.queue_alerts_of(deal_id)
+
+    def queue_alerts_of(self, deal_id: str) -> None:
+        if self.queue_alerts is None:
+            return
+        self.queue_alerts(deal_id)  # idempotent downstream: one DM per (deal, subscriber)
+        self.store.update(Keys.deal(deal_id), set={"alerts_queued": True})
+
+    def requeue_alerts(self) -> None:
+        """Alerts of a deal whose run died between recording the release and queueing them."""
+        if self.queue_alerts is None:
+            return
+        recent = self.store.query(Keys.deals_by_status(RELEASED), index=GSI1, newest_first=True, limit=10).items
+        for deal in recent:
+            if deal.get("alerts_queued") is False:
+                self.queue_alerts_of(str(deal["id"]))
+
+    def defer(self, deal: Item, retry_at: datetime, error: str) -> None:
+        self.store.update(
+            Keys.deal(str(deal["id"])),
+            set={"retry_at": iso(retry_at), "last_error": error[:500]},
+            condition=Attr("status").eq(RELEASING),
+        )
+        logger.warning("release deferred", extra={"deal_id": deal["id"], "retry_at": iso(retry_at)})
+
+    def fail(self, deal: Item, reason: str) -> None:
+        deal_id = str(deal["id"])
+        if not self._leave(deal, RELEASING, FAILED, {"failure_reason": reason}, remove=("retry_at",)):
+            return
+        with contextlib.suppress(ConditionFailed):  # the text was never published: free it for a later deal
+            self.store.delete(
+                Keys.published_text(fingerprint(str(deal["post_text"]))),
+                condition=Attr("post_key").eq(post_key(deal_id)),
+            )
+        self.report.failed.append(deal_id)
+        logger.warning("release failed", extra={"deal_id": deal_id, "reason": reason})
+
+    def close_unreleased(self, deal: Item, status: str) -> None:
+        if self._leave(deal, SCHEDULED, status, {}):
+            self.report.closed.append(str(deal["id"]))
+
+    def _leave(
+        self, deal: Item, current: str, status: str, extra: dict[str, str], remove: tuple[str, ...] = ()
+    ) -> bool:
+        """A deal stops being live: its new status and its code freed, in one transaction."""
+        deal_id = str(deal["id"])
+        try:
+            self.store.transact(
+                [
+                    self.store.op_update(
+                        Keys.deal(deal_id),
+                        set={"status": status, "updated_at": iso(self.now), **extra, **_index(deal, status)},
+                        remove=remove,
+                        add={"version": 1},
+                        condition=Attr("status").eq(current),
+                    ),
+                    self.store.op_delete(Keys.live_code(str(deal["code"]))),
+                ]
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def budget_alert(self, deal: Item, fee: Decimal) -> None:
+        raise_alert(
+            self.store,
+            alert_id=f"budget-{month_of(self.now)}-{deal['id']}",
+            kind="x_budget_exceeded",
+            message=f"Deal {deal['id']} is held: its post (${fee}) would take X fees past this month's budget.",
+            raised_at=self.now,
+            deal_id=str(deal["id"]),
+        )
