@@ -89,11 +89,26 @@ def test_chalice_errors_come_in_the_contract_shape(api: Any, admin: dict[str, st
     assert body(response)["error"]["code"] == "method_not_allowed"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
-    path=st.sampled_from(["/health", "/outbox"]),
-    query=st.dictionaries(st.sampled_from(["limit", "cursor", "status"]), st.text(max_size=40), max_size=3),
+    path=st.sampled_from(
+        [
+            "/health",
+            "/outbox",
+            "/deals",
+            "/deals/d_123",
+            "/deals/d_123/cancel",
+            "/community",
+            "/community/followers",
+            "/alerts",
+            "/channel",
+            "/webhooks/x",
+        ]
+    ),
+    query=st.dictionaries(
+        st.sampled_from(["limit", "cursor", "status", "crc_token"]), st.text(max_size=40), max_size=3
+    ),
     raw=st.binary(max_size=200),
     auth=st.sampled_from([None, "good", "junk"]),
 )
