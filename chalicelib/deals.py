@@ -279,6 +279,8 @@ def _deal_item(
 
 _FIELD_NAMES = tuple(DealFields.model_fields)
 _MONEY = ("price", "list_price")
+# Keys and the release machinery's bookkeeping (leases, attempts) are not part of a deal's API.
+_INTERNAL = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "version", "claimed_at", "retry_at", "alerts_queued"})
 
 
 def stored_fields(item: Item) -> dict[str, Any]:
@@ -288,10 +290,10 @@ def stored_fields(item: Item) -> dict[str, Any]:
 
 def public_deal(item: Item) -> Item:
     """A deal as the API shows it: money as decimal strings, counts as integers."""
-    shown = {k: v for k, v in item.items() if k not in ("PK", "SK", "GSI1PK", "GSI1SK", "version")}
-    for name in _MONEY:
-        shown[name] = f"{Decimal(shown[name]):.2f}"
-    for name in ("quantity", "sold", "weighted_length"):
-        if shown.get(name) is not None:
-            shown[name] = int(shown[name])
+    shown = {k: v for k, v in item.items() if k not in _INTERNAL}
+    for name, value in shown.items():
+        if name in _MONEY:
+            shown[name] = f"{Decimal(value):.2f}"
+        elif isinstance(value, Decimal):  # counts become integers, fees stay exact decimal strings
+            shown[name] = int(value) if value == value.to_integral_value() else str(value)
     return shown

@@ -287,3 +287,21 @@ def test_a_text_published_since_creation_is_not_posted_again(store: Store, clock
     release_due_deals(store, OutboxPublisher(store, clock), HOURLY, clock())
     assert get_deal(store, deal_id)["failure_reason"] == "repeats the earlier post welcome-x"
     assert posts(store) == []
+
+
+def test_a_released_deal_shows_its_post_and_fee_as_exact_strings(api: Any, admin: dict[str, str]) -> None:
+    import json as jsonlib
+    from datetime import UTC, datetime
+
+    from chalicelib import deps
+
+    store = deps.store()
+    clock = FakeClock(datetime.now(UTC))
+    deal_id = schedule(store, clock, 1, at_minutes=1)
+    clock.advance(minutes=2)
+    release_due_deals(store, OutboxPublisher(store, clock), HOURLY, clock())
+    shown = jsonlib.loads(api.http.get(f"/deals/{deal_id}", headers=admin).body)
+    assert shown["status"] == "released"
+    assert shown["x_fee_usd"] == "0.20"
+    assert shown["attempts"] == 1
+    assert not {"claimed_at", "retry_at", "alerts_queued", "PK", "version"} & set(shown)
