@@ -244,5 +244,6 @@ def test_three_deals_due_together_go_out_one_per_gap_on_the_local_cloud(
     assert sorted(p["deal_id"] for p in posted) == sorted(ids)
     times = [dt.datetime.fromisoformat(p["created_at"]) for p in posted]
     gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
-    assert all(g >= gap_seconds for g in gaps), gaps
+    # Claims are a full gap apart; the posts follow their claims within milliseconds.
+    assert all(g >= gap_seconds - 0.1 for g in gaps), gaps
     assert local.runs["release_deals"] > 10  # it ran often; the gap, not the timer, paced the posts
