@@ -56,7 +56,7 @@ def subscribe(store: Store, clock: FakeClock, users: range | list[str]) -> None:
         handle_direct_message(store, dm(str(user), "DEALS", 0, clock), Queue())
 
 
-def released_deal(store: Store, clock: FakeClock, **overrides: Any) -> str:
+def released_deal(store: Store, clock: FakeClock, queue_alerts: Any = None, **overrides: Any) -> str:
     fields = {
         "title": "Alienware m16",
         "price": "1499",
@@ -69,7 +69,9 @@ def released_deal(store: Store, clock: FakeClock, **overrides: Any) -> str:
     }
     deal_id = str(create_deal(store, DealFields.model_validate(fields), clock())["id"])
     clock.advance(minutes=2)
-    release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
+    release_due_deals(
+        store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock(), queue_alerts=queue_alerts
+    )
     return deal_id
 
 
@@ -243,20 +245,7 @@ def test_the_fan_out_is_paced_by_the_dm_budget(store: Store, clock: FakeClock) -
 
 
 def test_a_released_deal_with_dm_subscribers_queues_its_fan_out(store: Store, clock: FakeClock) -> None:
-    fields = {
-        "title": "Alienware m16",
-        "price": "1499",
-        "list_price": "1999",
-        "currency": "USD",
-        "code": "AW16",
-        "release_at": clock() + timedelta(minutes=1),
-        "dm_subscribers": True,
-    }
-    deal_id = str(create_deal(store, DealFields.model_validate(fields), clock())["id"])
-    clock.advance(minutes=2)
     queued: list[str] = []
-    release_due_deals(
-        store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock(), queue_alerts=queued.append
-    )
+    deal_id = released_deal(store, clock, queue_alerts=queued.append)
     assert queued == [deal_id]
     assert list_outbox(store, limit=5, cursor=None).items[0]["deal_id"] == deal_id

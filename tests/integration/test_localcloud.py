@@ -100,13 +100,8 @@ def test_a_queued_dm_reaches_its_handler_and_a_failing_one_ends_in_the_dlq(cloud
         sqs.send_message(QueueUrl=queue, MessageBody=good.model_dump_json())
         sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"kind": "fax", "id": "poison-1"}))
 
-        def outbox() -> list[dict[str, Any]]:
-            response = api.http.get("/outbox", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-            items: list[dict[str, Any]] = json.loads(response.body)["items"]
-            return items
-
-        assert eventually(lambda: len(outbox()) == 1)
-        assert outbox()[0]["text"] == "Welcome!"
+        assert eventually(lambda: len(outbox(api)) == 1)
+        assert outbox(api)[0]["text"] == "Welcome!"
 
         def in_dlq() -> list[dict[str, Any]]:
             messages: list[dict[str, Any]] = sqs.receive_message(
@@ -119,6 +114,12 @@ def test_a_queued_dm_reaches_its_handler_and_a_failing_one_ends_in_the_dlq(cloud
         assert json.loads(dead["Body"])["id"] == "poison-1"
     finally:
         local.stop()
+
+
+def outbox(api: Any, oldest_first: bool = False) -> list[dict[str, Any]]:
+    response = api.http.get("/outbox", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    items: list[dict[str, Any]] = json.loads(response.body)["items"]
+    return list(reversed(items)) if oldest_first else items
 
 
 def free_port() -> int:
@@ -182,16 +183,10 @@ def test_the_welcome_schedule_fires_on_the_local_tick_and_posts(
     )
     local.start()
     try:
-
-        def outbox() -> list[dict[str, Any]]:
-            response = api.http.get("/outbox", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-            items: list[dict[str, Any]] = json.loads(response.body)["items"]
-            return items
-
-        assert eventually(lambda: len(outbox()) == 1, timeout=10)
-        assert outbox()[0]["text"] == "Welcome to our newest follower this week! @dealhunter"
+        assert eventually(lambda: len(outbox(api)) == 1, timeout=10)
+        assert outbox(api)[0]["text"] == "Welcome to our newest follower this week! @dealhunter"
         time.sleep(0.5)  # more ticks: the interval keeps it to one post
-        assert len(outbox()) == 1
+        assert len(outbox(api)) == 1
         assert local.runs["welcome"] >= 3
     finally:
         local.stop()
@@ -207,7 +202,8 @@ def test_three_deals_due_together_go_out_one_per_gap_on_the_local_cloud(
     gap_seconds = 1.2
     monkeypatch.setenv("MIN_RELEASE_GAP_MINUTES", str(gap_seconds / 60))
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
-    release_at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    # Far enough ahead that the three creates finish before it, even on a loaded machine.
+    release_at = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=4)).isoformat()
     ids = []
     for n in range(3):
         deal = {
@@ -230,16 +226,11 @@ def test_three_deals_due_together_go_out_one_per_gap_on_the_local_cloud(
     )
     local.start()
     try:
-
-        def outbox() -> list[dict[str, Any]]:
-            items: list[dict[str, Any]] = json.loads(api.http.get("/outbox", headers=admin).body)["items"]
-            return list(reversed(items))
-
-        assert eventually(lambda: len(outbox()) == 3, timeout=15)
+        assert eventually(lambda: len(outbox(api)) == 3, timeout=20)
         time.sleep(gap_seconds)
     finally:
         local.stop()
-    posted = outbox()
+    posted = outbox(api, oldest_first=True)
     assert len(posted) == 3
     assert sorted(p["deal_id"] for p in posted) == sorted(ids)
     times = [dt.datetime.fromisoformat(p["created_at"]) for p in posted]
