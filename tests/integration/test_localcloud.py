@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -141,6 +142,8 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    watchdog = threading.Timer(120, process.kill)  # a hung start must fail the test, not stall CI
+    watchdog.start()
     try:
         assert process.stdout is not None
         banner = []
@@ -159,6 +162,7 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
     finally:
+        watchdog.cancel()
         if process.poll() is None:
             process.kill()
             process.wait()
