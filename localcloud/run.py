@@ -265,10 +265,11 @@ def main() -> int:
     )
     print("Ctrl-C to stop.", flush=True)
     try:
-        # Sleep, not Event.wait: a signal handler that sets an Event can deadlock against a main
-        # thread that holds the Event's lock inside wait().
+        # Short sleeps, not Event.wait or one long sleep: the OS may deliver Ctrl-C to any thread,
+        # and Python runs the handler only when the main thread next wakes; an Event set from a
+        # handler can also deadlock against a main thread waiting on it.
         while True:
-            time.sleep(3600)
+            time.sleep(0.2)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     cloud.stop()

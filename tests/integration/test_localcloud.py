@@ -160,7 +160,7 @@ def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
             assert response.status == 200
             assert json.loads(response.read()) == {"status": "ok"}
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=15) == 0
+        assert process.wait(timeout=30) == 0, process.stdout.read()
     finally:
         watchdog.cancel()
         if process.poll() is None:
