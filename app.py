@@ -4,6 +4,7 @@ chalicelib/, and maps the result; no business rule lives here."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
@@ -17,6 +18,7 @@ from chalicelib.delivery import QueueRecord, deliver_batch
 from chalicelib.errors import BadRequest, Unprocessable
 from chalicelib.followups import sweep_ended_deals
 from chalicelib.inbox import receive_x_delivery
+from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
 from chalicelib.observability import event_middleware
 from chalicelib.publishing import list_outbox
 from chalicelib.releases import release_due_deals
@@ -88,6 +90,26 @@ def deals_update(deal_id: str) -> dict[str, Any]:
 @app.route("/deals/{deal_id}/cancel", methods=["POST"])
 def deals_cancel(deal_id: str) -> dict[str, Any]:
     return cancel_deal(deps.store(), deal_id, utcnow())
+
+
+@app.route("/keywords", methods=["GET"])
+def keywords_list() -> dict[str, Any]:
+    store = deps.store()
+    return http.listing(
+        http.current_request(app), lambda limit, cursor: list_keywords(store, limit=limit, cursor=cursor)
+    )
+
+
+@app.route("/keywords", methods=["POST"])
+def keywords_add() -> Response:
+    rule = http.parse(KeywordRule, http.json_body(http.current_request(app)))
+    return http.json_response(add_keyword(deps.store(), rule, utcnow()), status=201)
+
+
+@app.route("/keywords/{term}", methods=["DELETE"])
+def keywords_remove(term: str) -> Response:
+    remove_keyword(deps.store(), unquote(term))
+    return Response(body="", status_code=204)
 
 
 @app.route("/community")

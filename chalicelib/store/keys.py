@@ -161,6 +161,17 @@ class Keys:
     def followup_index(ended_at: datetime, deal_id: str) -> dict[str, str]:
         return {"GSI1PK": Keys.FOLLOWUPS, "GSI1SK": f"{iso(ended_at)}#{deal_id}"}
 
+    # --- feedback ---
+    KEYWORDS = "KEYWORDS"
+
+    @staticmethod
+    def keyword(term: str) -> Key:
+        return {"PK": f"KEYWORD#{term.casefold()}", "SK": "KEYWORD"}
+
+    @staticmethod
+    def keyword_index(term: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.KEYWORDS, "GSI1SK": term.casefold()}
+
     @staticmethod
     def release_slot() -> Key:
         """When the last deal went out: one release per minimum gap."""

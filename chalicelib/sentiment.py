@@ -1,0 +1,52 @@
+"""Sentiment of short social text, behind an interface a better classifier can replace.
+
+VADER is made for posts: it reads emoji, capitals, exclamation marks and negation. Mentions and
+links say nothing about feeling, so they are removed before scoring.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+Label = Literal["positive", "neutral", "negative"]
+THRESHOLD = 0.05  # VADER's own convention for the compound score
+_NOISE = re.compile(r"(?:@\w{1,15}|https?://\S+)")
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: Label
+    compound: Decimal  # in [-1, 1], four places: DynamoDB takes no floats
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "compound": float(self.compound)}
+
+
+class Classifier(Protocol):
+    def score(self, text: str) -> Sentiment: ...
+
+
+def label_of(compound: float) -> Label:
+    if compound >= THRESHOLD:
+        return "positive"
+    if compound <= -THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+@functools.cache
+def _analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # reads its lexicon: once
+
+    return SentimentIntensityAnalyzer()
+
+
+class VaderClassifier:
+    def score(self, text: str) -> Sentiment:
+        cleaned = _NOISE.sub(" ", text).strip()
+        compound = float(_analyzer().polarity_scores(cleaned)["compound"]) if cleaned else 0.0
+        return Sentiment(label_of(compound), Decimal(str(round(compound, 4))))
