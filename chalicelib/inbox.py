@@ -16,7 +16,7 @@ from chalicelib.errors import BadRequest, Unauthorized
 from chalicelib.observability import logger
 from chalicelib.store import Store
 from chalicelib.subscribers import Enqueue, handle_direct_message
-from chalicelib.x.events import DirectMessage, FollowChange, MalformedPayload, parse_delivery
+from chalicelib.x.events import DirectMessage, FollowChange, MalformedPayload, Revocation, parse_delivery
 from chalicelib.x.webhooks import signature_is_valid
 
 
@@ -44,7 +44,7 @@ def receive_x_delivery(
         logger.info("delivery for another account ignored", extra={"events": len(delivery.events)})
         return {"applied": 0, "duplicates": 0, "ignored": len(delivery.events) + delivery.unused}
 
-    applied = duplicates = 0
+    applied = duplicates = ignored = 0
     for event in delivery.events:
         if isinstance(event, FollowChange):
             outcome = record_follow_change(store, event)
@@ -58,9 +58,11 @@ def receive_x_delivery(
             command = handle_direct_message(store, event, enqueue)
             applied += command is not None
             logger.info("direct message", extra={"command": command})
+        elif not isinstance(event, Revocation):
+            ignored += 1  # replies, mentions, likes and deletes: feedback capture is not wired in yet
         elif event.user_id == account_id:
             held = record_revocation(store, event)
             applied += held
             duplicates += not held
             logger.warning("authorization revoked", extra={"held": held})
-    return {"applied": applied, "duplicates": duplicates, "ignored": delivery.unused}
+    return {"applied": applied, "duplicates": duplicates, "ignored": delivery.unused + ignored}

@@ -61,7 +61,32 @@ class DirectMessage(BaseModel):
     text: str
 
 
-XEvent = FollowChange | Revocation | DirectMessage
+class Interaction(BaseModel):
+    """Someone replied to, mentioned, quoted or liked the brand's posts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["reply", "mention", "quote", "like"]
+    event_id: str
+    occurred_at: datetime
+    author: XUser
+    text: str | None = None  # none for a like
+    post_id: XId | None = None  # their post (none for a like)
+    answers: XId | None = None  # the post replied to, quoted or liked
+
+
+class PostDeleted(BaseModel):
+    """A post was deleted: its captured text and author must go (X's developer terms)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    occurred_at: datetime
+    post_id: XId
+    user_id: XId
+
+
+XEvent = FollowChange | Revocation | DirectMessage | Interaction | PostDeleted
 
 
 @dataclass
@@ -134,8 +159,46 @@ class _V1DirectMessageEvent(_Lenient):
     message_create: _V1MessageCreate | None = None
 
 
+class _V1ExtendedTweet(_Lenient):
+    full_text: str = ""
+
+
+class _V1Tweet(_Lenient):
+    id_str: XId
+    text: str = ""
+    created_at: str
+    user: _V1User
+    truncated: bool = False
+    extended_tweet: _V1ExtendedTweet | None = None
+    in_reply_to_status_id_str: XId | None = None
+    in_reply_to_user_id_str: XId | None = None
+    quoted_status_id_str: XId | None = None
+    quoted_status: dict[str, Any] | None = None
+    retweeted_status: dict[str, Any] | None = None
+
+
+class _V1Favorite(_Lenient):
+    id: str
+    timestamp_ms: int | str
+    favorited_status: dict[str, Any] = Field(default_factory=dict)
+    user: dict[str, Any] = Field(default_factory=dict)
+
+
+class _V1DeletedStatus(_Lenient):
+    id: XId
+    user_id: XId
+
+
+class _V1Delete(_Lenient):
+    status: _V1DeletedStatus
+    timestamp_ms: int | str
+
+
 class _AccountActivity(_Lenient):
     for_user_id: XId | None = None
+    tweet_create_events: list[_V1Tweet] = Field(default_factory=list)
+    favorite_events: list[_V1Favorite] = Field(default_factory=list)
+    tweet_delete_events: list[_V1Delete] = Field(default_factory=list)
     direct_message_events: list[_V1DirectMessageEvent] = Field(default_factory=list)
     users: dict[str, Any] = Field(default_factory=dict)
     follow_events: list[_V1FollowEvent] = Field(default_factory=list)
@@ -166,11 +229,30 @@ class _V2Revoke(_Lenient):
     user_id: XId
 
 
+class _V2Reference(_Lenient):
+    type: str
+    id: XId
+
+
+class _V2Post(_Lenient):
+    id: XId
+    text: str = ""
+    author_id: XId
+    created_at: datetime
+    in_reply_to_user_id: XId | None = None
+    referenced_tweets: list[_V2Reference] = Field(default_factory=list)
+
+
+class _V2Includes(_Lenient):
+    users: list[_V2User] = Field(default_factory=list)
+
+
 class _ActivityData(_Lenient):
     event_uuid: str
     event_type: str
     filter: dict[str, Any] = Field(default_factory=dict)
     payload: dict[str, Any] = Field(default_factory=dict)
+    includes: _V2Includes = Field(default_factory=_V2Includes)
 
     @field_validator("event_uuid", mode="before")
     @classmethod
@@ -232,6 +314,100 @@ def _read_direct_messages(delivery: Delivery, events: list[_V1DirectMessageEvent
         )
 
 
+def _read_v1_interactions(delivery: Delivery, envelope: _AccountActivity) -> None:
+    account = delivery.account_id
+    for tweet in envelope.tweet_create_events:
+        author = tweet.user.as_user()
+        if author.id == account or tweet.retweeted_status is not None:
+            delivery.unused += 1  # the brand's own posts, and retweets, are not feedback
+            continue
+        quoted_author = str(((tweet.quoted_status or {}).get("user") or {}).get("id_str", ""))
+        kind: Literal["reply", "mention", "quote"]
+        answers: XId | None
+        if tweet.quoted_status_id_str and quoted_author == account:
+            kind, answers = "quote", tweet.quoted_status_id_str
+        elif tweet.in_reply_to_status_id_str and tweet.in_reply_to_user_id_str == account:
+            kind, answers = "reply", tweet.in_reply_to_status_id_str
+        else:
+            kind, answers = "mention", tweet.in_reply_to_status_id_str
+        text = tweet.extended_tweet.full_text if tweet.truncated and tweet.extended_tweet else tweet.text
+        delivery.events.append(
+            Interaction(
+                kind=kind,
+                event_id=f"post:{tweet.id_str}",
+                occurred_at=_v1_time(tweet.created_at),
+                author=author,
+                text=text,
+                post_id=tweet.id_str,
+                answers=answers,
+            )
+        )
+    for like in envelope.favorite_events:
+        liker = str(like.user.get("id_str") or like.user.get("user_id") or like.user.get("id") or "")
+        if not liker or liker == account:
+            delivery.unused += 1
+            continue
+        liked = like.favorited_status.get("id_str") or like.favorited_status.get("id")
+        delivery.events.append(
+            Interaction(
+                kind="like",
+                event_id=f"like:{like.id}",
+                occurred_at=_epoch_millis(str(like.timestamp_ms)),
+                author=XUser(id=liker, handle=like.user.get("screen_name"), name=like.user.get("name")),
+                answers=str(liked) if liked else None,
+            )
+        )
+    for deleted in envelope.tweet_delete_events:
+        delivery.events.append(
+            PostDeleted(
+                event_id=f"delete:{deleted.status.id}",
+                occurred_at=_epoch_millis(str(deleted.timestamp_ms)),
+                post_id=deleted.status.id,
+                user_id=deleted.status.user_id,
+            )
+        )
+
+
+def _read_v2_post(delivery: Delivery, data: _ActivityData) -> None:
+    post = _V2Post.model_validate(data.payload)
+    if post.author_id == delivery.account_id:
+        delivery.unused += 1  # the brand's own post
+        return
+    referenced = {ref.type: ref.id for ref in post.referenced_tweets}
+    kind: Literal["reply", "mention", "quote"]
+    if data.event_type == "post.reply.create":
+        kind, answers = "reply", referenced.get("replied_to")
+    elif data.event_type == "post.mention.create":
+        kind, answers = "mention", referenced.get("replied_to")
+    elif "quoted" in referenced:
+        kind, answers = "quote", referenced["quoted"]
+    else:
+        delivery.unused += 1  # someone's post that neither answers nor quotes the brand
+        return
+    profile = next((u for u in data.includes.users if u.id == post.author_id), None)
+    author = XUser(
+        id=post.author_id, handle=profile.username if profile else None, name=profile.name if profile else None
+    )
+    delivery.events.append(
+        Interaction(
+            kind=kind,
+            event_id=f"post:{post.id}",
+            occurred_at=_aware(post.created_at),
+            author=author,
+            text=post.text,
+            post_id=post.id,
+            answers=answers,
+        )
+    )
+
+
+def _v1_time(created_at: str) -> datetime:
+    try:
+        return datetime.strptime(created_at, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+    except ValueError:
+        raise MalformedPayload("created_at is not a v1.1 timestamp") from None
+
+
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise MalformedPayload("a timestamp without a time zone")
@@ -251,6 +427,7 @@ def _parse_account_activity(envelope: _AccountActivity) -> Delivery:
         event_id = f"aaa:{kind}:{source.id}:{target.id}:{raw.created_timestamp}"
         delivery.events.append(FollowChange(kind=kind, event_id=event_id, occurred_at=occurred_at, follower=source))
     _read_direct_messages(delivery, envelope.direct_message_events, envelope.users)
+    _read_v1_interactions(delivery, envelope)
     revoke = envelope.user_event.revoke if envelope.user_event else None
     if revoke is not None and revoke.source.user_id:
         # user_event carries no for_user_id: the account is whoever revoked.
@@ -280,6 +457,8 @@ def _parse_activity(data: _ActivityData, received_at: datetime) -> Delivery:
         # XAA follow payloads carry no event time: the time we received it is the best we have.
         follower = XUser(id=source.id, handle=source.username, name=source.name)
         delivery.events.append(FollowChange(kind=kind, event_id=event_id, occurred_at=received_at, follower=follower))
+    elif data.event_type in ("post.reply.create", "post.mention.create", "post.create"):
+        _read_v2_post(delivery, data)
     elif data.event_type in ("dm.received", "dm.sent"):
         # Both keep the Account Activity shape inside; a DM the brand sent is dropped there.
         dms = _AccountActivity.model_validate(data.payload)
