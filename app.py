@@ -16,6 +16,7 @@ from chalicelib.deals import STATUSES as DEAL_STATUSES
 from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
 from chalicelib.delivery import QueueRecord, deliver_batch
 from chalicelib.errors import BadRequest, Unprocessable
+from chalicelib.feedback import FeedbackFilter, deal_rollup, list_feedback
 from chalicelib.followups import sweep_ended_deals
 from chalicelib.inbox import receive_x_delivery
 from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
@@ -55,6 +56,7 @@ def x_webhook() -> dict[str, Any]:
         account_id=deps.settings().x_account_id,
         now=utcnow(),
         enqueue=deps.enqueue_deliveries,
+        classifier=deps.classifier(),
     )
 
 
@@ -76,7 +78,18 @@ def deals_list() -> dict[str, Any]:
 
 @app.route("/deals/{deal_id}", methods=["GET"])
 def deals_get(deal_id: str) -> dict[str, Any]:
-    return public_deal(get_deal(deps.store(), deal_id))
+    store = deps.store()
+    return {**public_deal(get_deal(store, deal_id)), "feedback": deal_rollup(store, deal_id)}
+
+
+@app.route("/feedback")
+def feedback() -> dict[str, Any]:
+    request = http.current_request(app)
+    wanted = http.parse(FeedbackFilter, http.query_params(request))
+    store = deps.store()
+    return http.listing(
+        request, lambda limit, cursor: list_feedback(store, **wanted.model_dump(), limit=limit, cursor=cursor)
+    )
 
 
 @app.route("/deals/{deal_id}", methods=["PATCH"])

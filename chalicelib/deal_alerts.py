@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from chalicelib.deals import RELEASED
 from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage
 from chalicelib.direct_messages import DmSender
-from chalicelib.store import Item, Keys, Store
+from chalicelib.store import Item, Keys, Store, iso
 from chalicelib.subscribers import list_subscribers
 
 FAN_OUT_PAGE = 500
@@ -96,6 +96,11 @@ def alert_handler(sender: DmSender) -> Handler:
             return  # sold out or expired: no more alerts
         if not subscriber or subscriber.get("status") != "subscribed":
             return  # the subscriber left
-        sender.send(key=message.id, to=payload.to, text=alert_text(deal), deal_id=payload.deal_id)
+        if sender.send(key=message.id, to=payload.to, text=alert_text(deal), deal_id=payload.deal_id):
+            # A DM back from this subscriber in the next days answers this deal (chalicelib.feedback).
+            sender.store.update(
+                Keys.subscriber(payload.to),
+                set={"last_alert_deal_id": payload.deal_id, "last_alert_at": iso(sender.clock())},
+            )
 
     return handle

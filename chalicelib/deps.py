@@ -20,6 +20,7 @@ from chalicelib.direct_messages import DmBudget, DmSender, dm_handler, once
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, Publisher
 from chalicelib.releases import ReleasePolicy
+from chalicelib.sentiment import Classifier, VaderClassifier
 from chalicelib.store import Store, utcnow
 from chalicelib.welcome import WelcomePolicy
 
@@ -124,6 +125,11 @@ def release_policy() -> ReleasePolicy:
 
 def queue_deal_alerts(deal_id: str) -> None:
     enqueue_deliveries([DeliveryMessage(kind="deal_alerts", id=f"fanout-{deal_id}", payload={"deal_id": deal_id})])
+
+
+@functools.cache
+def classifier() -> Classifier:
+    return VaderClassifier()
 
 
 def welcome_policy() -> WelcomePolicy:

@@ -13,10 +13,13 @@ from typing import Any
 from chalicelib.channel import record_revocation
 from chalicelib.community import record_follow_change
 from chalicelib.errors import BadRequest, Unauthorized
+from chalicelib.feedback import erase_post, record_feedback
+from chalicelib.keywords import all_rules
 from chalicelib.observability import logger
-from chalicelib.store import Store
+from chalicelib.sentiment import Classifier
+from chalicelib.store import Item, Store
 from chalicelib.subscribers import Enqueue, handle_direct_message
-from chalicelib.x.events import DirectMessage, FollowChange, MalformedPayload, Revocation, parse_delivery
+from chalicelib.x.events import DirectMessage, FollowChange, Interaction, MalformedPayload, PostDeleted, parse_delivery
 from chalicelib.x.webhooks import signature_is_valid
 
 
@@ -29,6 +32,7 @@ def receive_x_delivery(
     account_id: str,
     now: datetime,
     enqueue: Enqueue,
+    classifier: Classifier,
 ) -> dict[str, Any]:
     if not signature_is_valid(consumer_secret, body, signature):
         raise Unauthorized("missing or invalid x-twitter-webhooks-signature")
@@ -44,25 +48,28 @@ def receive_x_delivery(
         logger.info("delivery for another account ignored", extra={"events": len(delivery.events)})
         return {"applied": 0, "duplicates": 0, "ignored": len(delivery.events) + delivery.unused}
 
-    applied = duplicates = ignored = 0
+    tally = {"applied": 0, "duplicates": 0, "ignored": delivery.unused}
+    rules: list[Item] | None = None  # keyword rules: read once, and only if there is text to match
     for event in delivery.events:
         if isinstance(event, FollowChange):
             outcome = record_follow_change(store, event)
-            applied += outcome.applied
-            duplicates += not outcome.applied
-            logger.info(
-                "follow change",
-                extra={"kind": event.kind, "applied": outcome.applied, "requests": outcome.requests},
-            )
-        elif isinstance(event, DirectMessage):
-            command = handle_direct_message(store, event, enqueue)
-            applied += command is not None
-            logger.info("direct message", extra={"command": command})
-        elif not isinstance(event, Revocation):
-            ignored += 1  # replies, mentions, likes and deletes: feedback capture is not wired in yet
+            applied = outcome.applied
+            logger.info("follow change", extra={"kind": event.kind, "applied": applied, "requests": outcome.requests})
+        elif isinstance(event, DirectMessage) and (command := handle_direct_message(store, event, enqueue)):
+            applied = True
+            logger.info("subscription command", extra={"command": command})
+        elif isinstance(event, (DirectMessage, Interaction)):
+            rules = all_rules(store) if rules is None else rules
+            applied = record_feedback(store, event, classifier, rules)
+            logger.info("feedback", extra={"kind": getattr(event, "kind", "dm"), "applied": applied})
+        elif isinstance(event, PostDeleted):
+            applied = erase_post(store, event)
+            logger.info("post deleted", extra={"erased": applied})
         elif event.user_id == account_id:
-            held = record_revocation(store, event)
-            applied += held
-            duplicates += not held
-            logger.warning("authorization revoked", extra={"held": held})
-    return {"applied": applied, "duplicates": duplicates, "ignored": delivery.unused + ignored}
+            applied = record_revocation(store, event)
+            logger.warning("authorization revoked", extra={"held": applied})
+        else:
+            tally["ignored"] += 1  # another user revoked the app: not the brand's concern
+            continue
+        tally["applied" if applied else "duplicates"] += 1
+    return tally

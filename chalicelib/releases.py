@@ -215,6 +215,7 @@ class _Run:
                     ),
                     charge_op(self.store, fee, "posts", self.now),
                     self.store.op_update(Keys.channel_totals(), add={"deals_released": 1}),
+                    self.store.op_put({**Keys.post_of_deal(published.id), "deal_id": deal_id}),
                 ]
             )
         except ConditionFailed:

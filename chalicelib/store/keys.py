@@ -162,6 +162,26 @@ class Keys:
         return {"GSI1PK": Keys.FOLLOWUPS, "GSI1SK": f"{iso(ended_at)}#{deal_id}"}
 
     # --- feedback ---
+    FEEDBACK = "FEEDBACK"  # GSI1 listing of all feedback, newest first
+
+    @staticmethod
+    def feedback(event_id: str) -> Key:
+        return {"PK": f"FEEDBACK#{event_id}", "SK": "ITEM"}
+
+    @staticmethod
+    def feedback_index(at: datetime, event_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.FEEDBACK, "GSI1SK": f"{iso(at)}#{event_id}"}
+
+    @staticmethod
+    def deal_feedback(deal_id: str) -> Key:
+        """A deal's feedback rollup: counts by kind and sentiment, the compound sum, the extremes."""
+        return {"PK": f"DEAL#{deal_id}", "SK": "FEEDBACK"}
+
+    @staticmethod
+    def post_of_deal(post_id: str) -> Key:
+        """Which deal a published post announced, so replies and quotes find their deal."""
+        return {"PK": f"POST#{post_id}", "SK": "DEAL"}
+
     KEYWORDS = "KEYWORDS"
 
     @staticmethod

@@ -1,0 +1,189 @@
+"""Feedback: what people reply, mention, quote, DM and like, with sentiment, keywords and the deal
+it answers. Recorded once per event id (a duplicate delivery changes nothing); a deleted post's
+text and author are erased everywhere, while the counts it added stay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from boto3.dynamodb.conditions import Attr, ConditionBase
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from chalicelib.keywords import matched_terms
+from chalicelib.sentiment import Classifier, Sentiment
+from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
+from chalicelib.x.events import DirectMessage, Interaction, PostDeleted, XUser
+
+FeedbackKind = Literal["reply", "mention", "quote", "dm", "like"]
+KINDS: tuple[FeedbackKind, ...] = ("reply", "mention", "quote", "dm", "like")
+LABELS = ("positive", "neutral", "negative")
+ALERT_ATTRIBUTION = timedelta(days=7)  # a DM within this time of a deal alert answers that deal
+LIKE = Sentiment("positive", Decimal(0))  # a like approves; it has no text to score
+
+
+def deal_answered(store: Store, event: Interaction | DirectMessage) -> str | None:
+    if isinstance(event, Interaction):
+        if not event.answers:
+            return None
+        found = store.get(Keys.post_of_deal(event.answers))
+        return str(found["deal_id"]) if found else None
+    subscriber = store.get(Keys.subscriber(event.sender.id)) or {}
+    alerted_at = subscriber.get("last_alert_at")
+    if alerted_at and event.occurred_at - datetime.fromisoformat(str(alerted_at)) <= ALERT_ATTRIBUTION:
+        return str(subscriber["last_alert_deal_id"])
+    return None
+
+
+def record_feedback(
+    store: Store, event: Interaction | DirectMessage, classifier: Classifier, rules: list[Item]
+) -> bool:
+    """Record one interaction or DM once; False for a duplicate delivery."""
+    kind: FeedbackKind = event.kind if isinstance(event, Interaction) else "dm"
+    author: XUser = event.author if isinstance(event, Interaction) else event.sender
+    text = event.text
+    sentiment = classifier.score(text) if text else LIKE
+    deal_id = deal_answered(store, event)
+    item: Item = {
+        **Keys.feedback(event.event_id),
+        **Keys.feedback_index(event.occurred_at, event.event_id),
+        "id": event.event_id,
+        "kind": kind,
+        "author_id": author.id,
+        "author_handle": author.handle,
+        "text": text,
+        "created_at": iso(event.occurred_at),
+        "deal_id": deal_id,
+        "sentiment": sentiment.label,
+        "compound": sentiment.compound,
+        "keywords": matched_terms(text, rules) if text else [],
+    }
+    ops = [store.op_put(item, Attr("PK").not_exists())]
+    if deal_id:
+        counts = {"items": 1, f"kind_{kind}": 1, f"sentiment_{sentiment.label}": 1}
+        if text:
+            counts |= {"scored": 1}
+        ops.append(store.op_update(Keys.deal_feedback(deal_id), add={**counts, "compound_sum": sentiment.compound}))
+    try:
+        store.transact(ops)
+    except ConditionFailed:
+        return False  # delivered before
+    if deal_id and text:
+        _keep_extreme(store, deal_id, item, "top_positive", Attr("top_positive.compound").lt(sentiment.compound))
+        _keep_extreme(store, deal_id, item, "top_negative", Attr("top_negative.compound").gt(sentiment.compound))
+    return True
+
+
+def _keep_extreme(store: Store, deal_id: str, item: Item, name: str, better: ConditionBase) -> None:
+    summary = {
+        "id": item["id"],
+        "compound": item["compound"],
+        "text": item["text"],
+        "author_handle": item["author_handle"],
+    }
+    with contextlib.suppress(ConditionFailed):  # not more extreme than the one kept
+        store.update(Keys.deal_feedback(deal_id), set={name: summary}, condition=Attr(name).not_exists() | better)
+
+
+def erase_post(store: Store, deleted: PostDeleted) -> bool:
+    """Honor a deletion: the post's text and author go from its feedback item and from any rollup."""
+    event_id = f"post:{deleted.post_id}"
+    try:
+        erased = store.update(
+            Keys.feedback(event_id),
+            set={
+                "text": None,
+                "author_id": None,
+                "author_handle": None,
+                "keywords": [],
+                "deleted_at": iso(deleted.occurred_at),
+            },
+            condition=Attr("PK").exists(),
+        )
+    except ConditionFailed:
+        return False  # never captured
+    deal_id = erased.get("deal_id")
+    if deal_id:
+        for name in ("top_positive", "top_negative"):
+            with contextlib.suppress(ConditionFailed):
+                store.update(
+                    Keys.deal_feedback(str(deal_id)), remove=(name,), condition=Attr(f"{name}.id").eq(event_id)
+                )
+    return True
+
+
+class FeedbackFilter(BaseModel):
+    """``GET /feedback``'s filters (paging is the listing's own business)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    deal_id: str | None = Field(default=None, max_length=64)
+    sentiment: Literal["positive", "neutral", "negative"] | None = None
+    kind: FeedbackKind | None = None
+    since: AwareDatetime | None = None
+
+
+def list_feedback(
+    store: Store,
+    *,
+    deal_id: str | None = None,
+    sentiment: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    wanted = [
+        Attr(name).eq(value)
+        for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind))
+        if value
+    ]
+    condition: ConditionBase | None = None
+    for clause in wanted:
+        condition = clause if condition is None else condition & clause
+    page = store.query(
+        Keys.FEEDBACK,
+        index=GSI1,
+        newest_first=True,
+        sk_between=(iso(since) if since else "0", "~"),
+        filter=condition,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[public_feedback(i) for i in page.items], next=page.next)
+
+
+def public_feedback(item: Item) -> Item:
+    return {
+        "id": item["id"],
+        "kind": item["kind"],
+        "author_id": item.get("author_id"),
+        "author_handle": item.get("author_handle"),
+        "text": item.get("text"),
+        "created_at": item["created_at"],
+        "deal_id": item.get("deal_id"),
+        "sentiment": {"label": item["sentiment"], "compound": float(item["compound"])},
+        "keywords": list(item.get("keywords") or []),
+    }
+
+
+def deal_rollup(store: Store, deal_id: str) -> dict[str, Any]:
+    item = store.get(Keys.deal_feedback(deal_id)) or {}
+    scored = int(item.get("scored", 0))
+    mean = Decimal(item.get("compound_sum", 0)) / scored if scored else None
+
+    def extreme(name: str) -> Item | None:
+        kept = item.get(name)
+        return {**kept, "compound": float(kept["compound"])} if kept else None
+
+    return {
+        "items": int(item.get("items", 0)),
+        "by_kind": {kind: int(item.get(f"kind_{kind}", 0)) for kind in KINDS},
+        "by_sentiment": {label: int(item.get(f"sentiment_{label}", 0)) for label in LABELS},
+        "mean_compound": float(round(mean, 4)) if mean is not None else None,
+        "top_positive": extreme("top_positive"),
+        "top_negative": extreme("top_negative"),
+    }

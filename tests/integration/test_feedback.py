@@ -1,0 +1,143 @@
+"""Feedback capture: each event once, with sentiment, keywords and the deal it answers; deletions
+honored; the per-deal rollup."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.deals import DealFields, create_deal, get_deal
+from chalicelib.publishing import OutboxPublisher
+from chalicelib.releases import ReleasePolicy, release_due_deals
+from chalicelib.store import Store
+from tests.conftest import FakeClock
+from tests.factories import load_event, signed_headers
+
+ACCOUNT = "1114259648326987776"  # the for_user_id of the captured reply
+
+
+@pytest.fixture(autouse=True)
+def brand(cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_ACCOUNT_ID", ACCOUNT)
+
+
+def post(api: Any, payload: Any) -> dict[str, Any]:
+    body = json.dumps(payload).encode()
+    response = api.http.post("/webhooks/x", body=body, headers=signed_headers(body))
+    assert response.status_code == 200, response.body
+    result: dict[str, Any] = json.loads(response.body)
+    return result
+
+
+def feedback(api: Any, admin: dict[str, str], query: str = "") -> list[dict[str, Any]]:
+    response = api.http.get(f"/feedback{query}", headers=admin)
+    assert response.status_code == 200, response.body
+    items: list[dict[str, Any]] = json.loads(response.body)["items"]
+    return items
+
+
+def reply(post_id: str, text: str, answers: str, author: str = "1247048165561270272") -> dict[str, Any]:
+    """The captured Account Activity reply, as a reply to ``answers`` by ``author``."""
+    payload: dict[str, Any] = load_event("x/x_tweet_create_reply.json")
+    tweet = payload["tweet_create_events"][0]
+    tweet.update(id_str=post_id, text=text, in_reply_to_status_id_str=answers, in_reply_to_user_id_str=ACCOUNT)
+    tweet["user"]["id_str"] = author
+    return payload
+
+
+def released_deal(store: Store) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    clock = FakeClock(datetime.now(UTC))
+    fields = {
+        "title": "XPS 13",
+        "price": "799",
+        "list_price": "999",
+        "currency": "USD",
+        "code": "XPS13",
+        "release_at": clock() + timedelta(minutes=1),
+    }
+    deal_id = str(create_deal(store, DealFields.model_validate(fields), clock())["id"])
+    clock.advance(minutes=2)
+    release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
+    return get_deal(store, deal_id)
+
+
+def test_the_captured_mention_becomes_one_feedback_item(api: Any, admin: dict[str, str]) -> None:
+    payload = load_event("x/x_tweet_create_reply.json")
+    assert post(api, payload)["applied"] == 1
+    assert post(api, payload) == {"applied": 0, "duplicates": 1, "ignored": 0}
+    (item,) = feedback(api, admin)
+    assert item == {
+        "id": "post:1332557345071644672",
+        "kind": "mention",
+        "author_id": "1247048165561270272",
+        "author_handle": "TanuLearns",
+        "text": "@Learn_Awesome Save this",
+        "created_at": "2020-11-28T05:30:03.000000Z",
+        "deal_id": None,
+        "sentiment": {"label": "positive", "compound": 0.4939},
+        "keywords": [],
+    }
+
+
+def test_a_reply_to_a_deal_post_is_linked_and_rolled_up(api: Any, admin: dict[str, str]) -> None:
+    from chalicelib import deps
+
+    deal = released_deal(deps.store())
+    headers = {**admin, "Content-Type": "application/json"}
+    api.http.post("/keywords", body=b'{"term": "XPS", "kind": "product"}', headers=headers)
+    post(api, reply("1900000000000000001", "Love my new #XPS, great deal!", deal["post_id"]))
+    post(api, reply("1900000000000000002", "Shipping was terrible and slow", deal["post_id"], author="42"))
+    post(api, reply("1900000000000000003", "When is the next one?", deal["post_id"], author="43"))
+    items = feedback(api, admin, f"?deal_id={deal['id']}")
+    assert {i["sentiment"]["label"] for i in items} == {"positive", "negative", "neutral"}
+    assert [i["keywords"] for i in items if i["sentiment"]["label"] == "positive"] == [["XPS"]]
+    rollup = json.loads(api.http.get(f"/deals/{deal['id']}", headers=admin).body)["feedback"]
+    assert rollup["items"] == 3
+    assert rollup["by_kind"]["reply"] == 3
+    assert rollup["by_sentiment"] == {"positive": 1, "neutral": 1, "negative": 1}
+    assert rollup["top_positive"]["text"] == "Love my new #XPS, great deal!"
+    assert rollup["top_negative"]["text"] == "Shipping was terrible and slow"
+    assert -1 < rollup["mean_compound"] < 1
+
+
+def test_filters_narrow_the_listing(api: Any, admin: dict[str, str]) -> None:
+    post(api, reply("1900000000000000001", "Love it", "1"))
+    post(api, reply("1900000000000000002", "Hate it", "1"))
+    assert [i["text"] for i in feedback(api, admin, "?sentiment=negative")] == ["Hate it"]
+    assert [i["kind"] for i in feedback(api, admin, "?kind=reply")] == ["reply", "reply"]
+    assert feedback(api, admin, "?since=2030-01-01T00:00:00Z") == []
+    for bad in ("?sentiment=angry", "?kind=retweet", "?since=yesterday", "?since=2030-01-01T00:00:00"):
+        assert api.http.get(f"/feedback{bad}", headers=admin).status_code == 422, bad
+
+
+def test_a_deleted_post_loses_its_text_and_author_but_not_its_counts(api: Any, admin: dict[str, str]) -> None:
+    from chalicelib import deps
+
+    deal = released_deal(deps.store())
+    post(api, reply("1045405559317569537", "Worst deal ever", deal["post_id"], author="930524282358325248"))
+    deleted = load_event("x/x_tweet_delete_event.json")
+    deleted["for_user_id"] = ACCOUNT
+    assert post(api, deleted)["applied"] == 1
+    (item,) = feedback(api, admin)
+    assert (item["text"], item["author_id"], item["author_handle"]) == (None, None, None)
+    assert item["sentiment"]["label"] == "negative"
+    rollup = json.loads(api.http.get(f"/deals/{deal['id']}", headers=admin).body)["feedback"]
+    assert rollup["by_sentiment"]["negative"] == 1
+    assert rollup["top_negative"] is None  # the deleted text is gone from the rollup too
+
+
+def test_a_like_and_a_dm_are_feedback(api: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_ACCOUNT_ID", "2244994945")
+    post(api, load_event("x/x_favorite_event.json"))
+    dm = load_event("x/x_dm_event.json")
+    monkeypatch.setenv("X_ACCOUNT_ID", dm["for_user_id"])
+    post(api, dm)
+    kinds = {i["kind"]: i for i in feedback(api, admin)}
+    assert set(kinds) == {"like", "dm"}
+    assert kinds["dm"]["text"] == "Hello World!"
+    assert kinds["like"]["sentiment"]["label"] == "positive"
