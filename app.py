@@ -57,6 +57,8 @@ def x_webhook() -> dict[str, Any]:
         now=utcnow(),
         enqueue=deps.enqueue_deliveries,
         classifier=deps.classifier(),
+        spikes=deps.spike_policy(),
+        notify=deps.notify_alert,
     )
 
 

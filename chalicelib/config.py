@@ -42,6 +42,10 @@ class Settings(BaseModel):
     x_fee_post_with_url_usd: Decimal = Decimal("0.20")
     x_fee_dm_usd: Decimal = Decimal("0.015")
     x_monthly_budget_usd: Decimal | None = None
+    alerts_topic_arn: str | None = None
+    spike_window_minutes: int = Field(default=60, ge=5)
+    spike_negative_share: Decimal = Field(default=Decimal("0.40"), gt=0, le=1)
+    spike_min_items: int = Field(default=10, ge=1)
     dm_budget_per_15_minutes: int = Field(default=15, ge=1)
     dm_budget_per_day: int = Field(default=1440, ge=1)
     welcome_interval_hours: int = Field(default=168, ge=1)

@@ -7,6 +7,7 @@ expensive things (boto3 clients, the store, the secret) are cached against what 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Sett
 from chalicelib.deal_alerts import alert_handler, fan_out_handler
 from chalicelib.delivery import DeliveryMessage, Handler, enqueue
 from chalicelib.direct_messages import DmBudget, DmSender, dm_handler, once
+from chalicelib.feedback import SpikePolicy
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import OutboxPublisher, Publisher
 from chalicelib.releases import ReleasePolicy
@@ -125,6 +127,22 @@ def release_policy() -> ReleasePolicy:
 
 def queue_deal_alerts(deal_id: str) -> None:
     enqueue_deliveries([DeliveryMessage(kind="deal_alerts", id=f"fanout-{deal_id}", payload={"deal_id": deal_id})])
+
+
+def spike_policy() -> SpikePolicy:
+    current = settings()
+    return SpikePolicy(
+        window=timedelta(minutes=current.spike_window_minutes),
+        negative_share=current.spike_negative_share,
+        min_items=current.spike_min_items,
+    )
+
+
+def notify_alert(alert: dict[str, Any]) -> None:
+    """Operators hear of an alert on the SNS topic (infra/template.json); without one, only the log."""
+    topic = settings().alerts_topic_arn
+    if topic:
+        aws.client("sns").publish(TopicArn=topic, Subject=f"outlet: {alert['kind']}", Message=json.dumps(alert))
 
 
 @functools.cache

@@ -6,6 +6,8 @@ text and author are erased everywhere, while the counts it added stay.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -13,6 +15,7 @@ from typing import Any, Literal
 from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from chalicelib.alerts import raise_alert
 from chalicelib.keywords import matched_terms
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
@@ -38,8 +41,27 @@ def deal_answered(store: Store, event: Interaction | DirectMessage) -> str | Non
     return None
 
 
+@dataclass(frozen=True)
+class SpikePolicy:
+    window: timedelta = timedelta(minutes=60)
+    negative_share: Decimal = Decimal("0.40")
+    min_items: int = 10
+
+
+BUCKET = timedelta(minutes=5)
+
+
+def _bucket(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
 def record_feedback(
-    store: Store, event: Interaction | DirectMessage, classifier: Classifier, rules: list[Item]
+    store: Store,
+    event: Interaction | DirectMessage,
+    classifier: Classifier,
+    rules: list[Item],
+    spikes: SpikePolicy | None = None,
+    notify: Callable[[Item], None] | None = None,
 ) -> bool:
     """Record one interaction or DM once; False for a duplicate delivery."""
     kind: FeedbackKind = event.kind if isinstance(event, Interaction) else "dm"
@@ -61,7 +83,15 @@ def record_feedback(
         "compound": sentiment.compound,
         "keywords": matched_terms(text, rules) if text else [],
     }
-    ops = [store.op_put(item, Attr("PK").not_exists())]
+    negative = sentiment.label == "negative"
+    ops = [
+        store.op_put(item, Attr("PK").not_exists()),
+        store.op_update(
+            Keys.feeling_bucket(_bucket(event.occurred_at)),
+            add={"total": 1, "negative": int(negative)},
+            set={"ttl": int((event.occurred_at + timedelta(days=2)).timestamp())},
+        ),
+    ]
     if deal_id:
         counts = {"items": 1, f"kind_{kind}": 1, f"sentiment_{sentiment.label}": 1}
         if text:
@@ -71,10 +101,36 @@ def record_feedback(
         store.transact(ops)
     except ConditionFailed:
         return False  # delivered before
+    if negative:
+        check_spike(store, event.occurred_at, spikes or SpikePolicy(), notify)
     if deal_id and text:
         _keep_extreme(store, deal_id, item, "top_positive", Attr("top_positive.compound").lt(sentiment.compound))
         _keep_extreme(store, deal_id, item, "top_negative", Attr("top_negative.compound").gt(sentiment.compound))
     return True
+
+
+def check_spike(store: Store, at: datetime, policy: SpikePolicy, notify: Callable[[Item], None] | None) -> bool:
+    """An emotion moment: in the window ending at ``at``, the negative share of feedback passed the
+    threshold. One alert per window (the window's clock hour names it); True if raised now."""
+    buckets = int(policy.window / BUCKET)
+    ends = _bucket(at)
+    keys = [Keys.feeling_bucket(ends - k * BUCKET) for k in range(buckets)]
+    counted = store.batch_get(keys)
+    total = sum(int(b.get("total", 0)) for b in counted)
+    negative = sum(int(b.get("negative", 0)) for b in counted)
+    if total < policy.min_items or Decimal(negative) / total < policy.negative_share:
+        return False
+    alert_id = f"negative-spike-{iso(at.replace(minute=0, second=0, microsecond=0))}"
+    message = (
+        f"{negative} of the last {total} pieces of feedback were negative ({negative * 100 // total}%) "
+        f"in the {int(policy.window.total_seconds() // 60)} minutes to {iso(at)}."
+    )
+    raised = raise_alert(
+        store, alert_id=alert_id, kind="negative_spike", message=message, raised_at=at, negative=negative, total=total
+    )
+    if raised and notify is not None:
+        notify({"id": alert_id, "kind": "negative_spike", "message": message, "raised_at": iso(at)})
+    return raised
 
 
 def _keep_extreme(store: Store, deal_id: str, item: Item, name: str, better: ConditionBase) -> None:

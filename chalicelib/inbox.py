@@ -7,13 +7,14 @@ and changes nothing; events for another account, and events we do not use, are a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from chalicelib.channel import record_revocation
 from chalicelib.community import record_follow_change
 from chalicelib.errors import BadRequest, Unauthorized
-from chalicelib.feedback import erase_post, record_feedback
+from chalicelib.feedback import SpikePolicy, erase_post, record_feedback
 from chalicelib.keywords import all_rules
 from chalicelib.observability import logger
 from chalicelib.sentiment import Classifier
@@ -33,6 +34,8 @@ def receive_x_delivery(
     now: datetime,
     enqueue: Enqueue,
     classifier: Classifier,
+    spikes: SpikePolicy | None = None,
+    notify: Callable[[Item], None] | None = None,
 ) -> dict[str, Any]:
     if not signature_is_valid(consumer_secret, body, signature):
         raise Unauthorized("missing or invalid x-twitter-webhooks-signature")
@@ -60,7 +63,7 @@ def receive_x_delivery(
             logger.info("subscription command", extra={"command": command})
         elif isinstance(event, (DirectMessage, Interaction)):
             rules = all_rules(store) if rules is None else rules
-            applied = record_feedback(store, event, classifier, rules)
+            applied = record_feedback(store, event, classifier, rules, spikes, notify)
             logger.info("feedback", extra={"kind": getattr(event, "kind", "dm"), "applied": applied})
         elif isinstance(event, PostDeleted):
             applied = erase_post(store, event)

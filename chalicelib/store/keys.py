@@ -182,6 +182,11 @@ class Keys:
         """Which deal a published post announced, so replies and quotes find their deal."""
         return {"PK": f"POST#{post_id}", "SK": "DEAL"}
 
+    @staticmethod
+    def feeling_bucket(start: datetime) -> Key:
+        """Feedback counts (all, negative) in one five-minute bucket: a window sums twelve of them."""
+        return {"PK": "FEELING", "SK": iso(start)}
+
     KEYWORDS = "KEYWORDS"
 
     @staticmethod

@@ -141,3 +141,59 @@ def test_a_like_and_a_dm_are_feedback(api: Any, admin: dict[str, str], monkeypat
     assert set(kinds) == {"like", "dm"}
     assert kinds["dm"]["text"] == "Hello World!"
     assert kinds["like"]["sentiment"]["label"] == "positive"
+
+
+# --- emotion moments ---------------------------------------------------------------------------
+
+
+def say(store: Store, n: int, text: str, minute: int, notify: Any = None) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.feedback import record_feedback
+    from chalicelib.sentiment import VaderClassifier
+    from chalicelib.x.events import Interaction, XUser
+
+    at = datetime(2026, 11, 26, 12, tzinfo=UTC) + timedelta(minutes=minute)
+    event = Interaction(
+        kind="mention", event_id=f"post:{n}", occurred_at=at, author=XUser(id=str(n)), text=text, post_id=str(n)
+    )
+    record_feedback(store, event, VaderClassifier(), [], notify=notify)
+
+
+def spike_alerts(store: Store) -> list[dict[str, Any]]:
+    from chalicelib.alerts import list_alerts
+
+    return [a for a in list_alerts(store, limit=50, cursor=None).items if a["kind"] == "negative_spike"]
+
+
+def test_a_negative_spike_raises_one_alert_per_window(store: Store) -> None:
+    notified: list[dict[str, Any]] = []
+    for n in range(6):
+        say(store, n, "Great deal, thanks!", minute=n)
+    for n in range(6, 9):
+        say(store, n, "This is terrible", minute=10 + n, notify=notified.append)
+    assert spike_alerts(store) == []  # 3 of 9: too few items, and under 40%
+    say(store, 9, "Awful service, never again", minute=30, notify=notified.append)  # 4 of 10 = 40%
+    (alert,) = spike_alerts(store)
+    assert alert["id"] == "negative-spike-2026-11-26T12:00:00.000000Z"
+    assert alert["message"].startswith("4 of the last 10 pieces of feedback were negative (40%)")
+    for n in range(10, 14):
+        say(store, n, "Worst deal ever", minute=40 + n, notify=notified.append)
+    assert len(spike_alerts(store)) == 1  # the same window: one alert
+    assert [a["kind"] for a in notified] == ["negative_spike"]
+    for n in range(20, 30):  # the next hour: a window of its own
+        say(store, n, "Still terrible", minute=60 + n, notify=notified.append)
+    assert [a["id"][-27:] for a in spike_alerts(store)] == [
+        "2026-11-26T13:00:00.000000Z",
+        "2026-11-26T12:00:00.000000Z",
+    ]
+    assert len(notified) == 2
+
+
+def test_old_feedback_falls_out_of_the_rolling_window(store: Store) -> None:
+    for n in range(10):
+        say(store, n, "Terrible", minute=n - 120)  # two hours earlier
+    for n in range(10, 16):
+        say(store, n, "Love it", minute=n)
+    say(store, 16, "Terrible", minute=20)
+    assert len(spike_alerts(store)) == 1  # only the old window spiked; 1 of 7 now is no spike

@@ -51,6 +51,7 @@ def test_every_function_gets_the_table_queue_and_secret_from_the_template(
         "TABLE_NAME": {"Ref": "OutletTable"},
         "DELIVERY_QUEUE_URL": {"Ref": "DeliveryQueue"},
         "SECRET_ARN": {"Ref": "OutletSecret"},
+        "ALERTS_TOPIC_ARN": {"Ref": "AlertsTopic"},
     }
     for name, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
