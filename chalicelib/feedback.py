@@ -103,8 +103,10 @@ def record_feedback(
         return False  # delivered before
     if negative:
         check_spike(store, event.occurred_at, spikes or SpikePolicy(), notify)
-    if deal_id and text:
+    # Only a positive item can be the most positive, and only a negative one the most negative.
+    if deal_id and text and sentiment.label == "positive":
         _keep_extreme(store, deal_id, item, "top_positive", Attr("top_positive.compound").lt(sentiment.compound))
+    elif deal_id and text and negative:
         _keep_extreme(store, deal_id, item, "top_negative", Attr("top_negative.compound").gt(sentiment.compound))
     return True
 
