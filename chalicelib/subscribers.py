@@ -35,7 +35,8 @@ def command_of(text: str) -> str | None:
 
 
 def handle_direct_message(store: Store, dm: DirectMessage, enqueue: Enqueue) -> str | None:
-    """Apply a subscription command, if the DM is one; returns what was done."""
+    """Apply a subscription command, if the DM is one: ``subscribe``, ``unsubscribe`` or ``stale``
+    (a late, older command); None when the DM is no command (it is feedback, then)."""
     command = command_of(dm.text)
     if command is None:
         return None
@@ -56,7 +57,7 @@ def handle_direct_message(store: Store, dm: DirectMessage, enqueue: Enqueue) -> 
         )
     except ConditionFailed as exc:
         if (exc.item or {}).get("last_command_id") != dm.event_id:
-            return None  # an older command, delivered late: a newer one stands
+            return "stale"  # an older command, delivered late: a newer one stands
         # A redelivery of the command we applied: its answer is keyed, so asking again is harmless.
     reply = SUBSCRIBED_REPLY if command == "subscribe" else UNSUBSCRIBED_REPLY
     enqueue([DeliveryMessage(kind="dm", id=f"reply-{dm.event_id}", payload={"to": user.id, "text": reply})])

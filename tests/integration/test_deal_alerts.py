@@ -100,7 +100,8 @@ def test_stop_unsubscribes_and_a_late_old_deals_does_not_resubscribe(store: Stor
     replies = Queue()
     handle_direct_message(store, dm("42", "DEALS", 0, clock), replies)
     handle_direct_message(store, dm("42", "STOP", 5, clock), replies)
-    handle_direct_message(store, dm("42", "START", 3, clock, event="dm:late"), replies)  # older, arrives last
+    late = handle_direct_message(store, dm("42", "START", 3, clock, event="dm:late"), replies)  # older, arrives last
+    assert late == "stale"  # a command still, so it is not recorded as feedback either
     assert store.get(Keys.subscriber("42"))["status"] == "unsubscribed"  # type: ignore[index]
     assert store.query(Keys.SUBSCRIBERS, index="GSI1").items == []
     assert [m.payload["text"].split()[0] for m in replies.messages] == ["You're", "You're"]
