@@ -197,3 +197,18 @@ def test_old_feedback_falls_out_of_the_rolling_window(store: Store) -> None:
         say(store, n, "Love it", minute=n)
     say(store, 16, "Terrible", minute=20)
     assert len(spike_alerts(store)) == 1  # only the old window spiked; 1 of 7 now is no spike
+
+
+def test_an_alert_is_published_to_the_alerts_topic(cloud: Any) -> None:
+    from chalicelib import deps
+    from tests.conftest import aws_client
+
+    sns, sqs = aws_client("sns"), aws_client("sqs")
+    inbox = sqs.create_queue(QueueName="operator-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=cloud.environment["ALERTS_TOPIC_ARN"], Protocol="sqs", Endpoint=inbox_arn)
+    deps.notify_alert({"id": "negative-spike-x", "kind": "negative_spike", "message": "4 of the last 10 ..."})
+    (received,) = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    envelope = json.loads(received["Body"])
+    assert envelope["Subject"] == "outlet: negative_spike"
+    assert json.loads(envelope["Message"])["id"] == "negative-spike-x"
