@@ -1,0 +1,116 @@
+"""The internal model of what X tells us, whichever webhook envelope it came in.
+
+Everything after chalicelib.x sees only these: ``FollowChange``, ``Revocation``,
+``DirectMessage``, ``Interaction`` and ``PostDeleted``, gathered in a ``Delivery``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+XId = str  # X ids exceed 2**53: always strings
+FollowKind = Literal["follow", "unfollow"]
+
+
+class MalformedPayload(ValueError):
+    """A body behind a valid signature that is not a webhook envelope we can read."""
+
+
+class XUser(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: XId
+    handle: str | None = None
+    name: str | None = None
+
+
+class FollowChange(BaseModel):
+    """Someone followed or unfollowed the brand's account."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FollowKind
+    event_id: str
+    occurred_at: datetime
+    follower: XUser
+
+
+class Revocation(BaseModel):
+    """The brand withdrew the app's authorization."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    occurred_at: datetime
+    user_id: XId
+
+
+class DirectMessage(BaseModel):
+    """A DM someone sent the brand (the brand's own DMs come back too and are dropped)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    occurred_at: datetime
+    sender: XUser
+    text: str
+
+
+class Interaction(BaseModel):
+    """Someone replied to, mentioned, quoted or liked the brand's posts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["reply", "mention", "quote", "like"]
+    event_id: str
+    occurred_at: datetime
+    author: XUser
+    text: str | None = None  # none for a like
+    post_id: XId | None = None  # their post (none for a like)
+    answers: XId | None = None  # the post replied to, quoted or liked
+
+
+class PostDeleted(BaseModel):
+    """A post was deleted: its captured text and author must go (X's developer terms)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    occurred_at: datetime
+    post_id: XId
+    user_id: XId
+
+
+XEvent = FollowChange | Revocation | DirectMessage | Interaction | PostDeleted
+
+
+@dataclass
+class Delivery:
+    """One webhook body: whose account it concerns, the events we use, and how many we dropped."""
+
+    account_id: XId | None
+    events: list[XEvent] = field(default_factory=list)
+    unused: int = 0
+
+
+class Lenient(BaseModel):
+    """A raw payload shape: fields we do not read are ignored, as X adds them freely."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def epoch_millis(value: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedPayload("created_timestamp is not epoch milliseconds") from None
+
+
+def aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise MalformedPayload("a timestamp without a time zone")
+    return moment.astimezone(UTC)
