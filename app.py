@@ -20,9 +20,13 @@ from chalicelib.feedback import FeedbackFilter, deal_rollup, list_feedback
 from chalicelib.followups import sweep_ended_deals
 from chalicelib.inbox import receive_x_delivery
 from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
+from chalicelib.links import follow_link
 from chalicelib.observability import event_middleware
 from chalicelib.publishing import list_outbox
 from chalicelib.releases import release_due_deals
+from chalicelib.reports import channel_summary
+from chalicelib.sales import receive_order_delivery
+from chalicelib.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
 from chalicelib.store import utcnow
 from chalicelib.welcome import welcome_new_followers
 from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
@@ -62,10 +66,38 @@ def x_webhook() -> dict[str, Any]:
     )
 
 
+@app.route("/webhooks/shopify/orders", methods=["POST"])
+def shopify_orders() -> dict[str, Any]:
+    request = http.current_request(app)
+    outcome = receive_order_delivery(
+        deps.store(),
+        body=http.raw_body(request),
+        hmac_header=request.headers.get(HMAC_HEADER),
+        secret=deps.secrets().shopify_webhook_secret.get_secret_value(),
+        topic=request.headers.get(TOPIC_HEADER),
+        webhook_id=request.headers.get(WEBHOOK_ID_HEADER),
+        now=utcnow(),
+        count_test_orders=deps.settings().counts_test_orders,
+    )
+    return outcome.as_dict()
+
+
+@app.route("/r/{code}")
+def tracked_link(code: str) -> Response:
+    location = follow_link(deps.store(), unquote(code), http.current_request(app).headers.get("user-agent"))
+    return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+@app.route("/reports/summary")
+def reports_summary() -> dict[str, Any]:
+    return channel_summary(deps.store(), utcnow())
+
+
 @app.route("/deals", methods=["POST"])
 def deals_create() -> Response:
     fields = http.parse(DealFields, http.json_body(http.current_request(app)))
-    return http.json_response(create_deal(deps.store(), fields, utcnow()), status=201)
+    deal = create_deal(deps.store(), fields, utcnow(), link_base=deps.settings().short_link_base_url)
+    return http.json_response(deal, status=201)
 
 
 @app.route("/deals", methods=["GET"])
@@ -99,7 +131,7 @@ def deals_update(deal_id: str) -> dict[str, Any]:
     changes = http.json_body(http.current_request(app))
     if not isinstance(changes, dict):
         raise BadRequest("the body is a JSON object of the fields to change")
-    return update_deal(deps.store(), deal_id, changes, utcnow())
+    return update_deal(deps.store(), deal_id, changes, utcnow(), link_base=deps.settings().short_link_base_url)
 
 
 @app.route("/deals/{deal_id}/cancel", methods=["POST"])

@@ -53,6 +53,13 @@ class Settings(BaseModel):
     welcome_dm_enabled: bool = False
     welcome_dm_text: str = Field(default="Thanks for following! Reply DEALS to get our deals by DM.", min_length=1)
     welcome_dm_budget: int = Field(default=100, ge=0)
+    # When set (the API's public base URL), deal posts carry <base>/r/<code>, which counts clicks.
+    short_link_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
+    count_test_orders: bool | None = None  # Shopify test orders; counted by default only locally
+
+    @property
+    def counts_test_orders(self) -> bool:
+        return self.stage == "local" if self.count_test_orders is None else self.count_test_orders
 
 
 _ENV_NAMES = {name: name.upper() for name in Settings.model_fields}

@@ -58,8 +58,14 @@ class DealFields(BaseModel):
         return value.upper()
 
 
-def compose_post(fields: DealFields) -> str:
-    """The operator's own text, or the default: title, price, percent off, code, link, expiry."""
+def short_link(link_base: str, code: str) -> str:
+    """The tracked link a post carries instead of the store URL (``GET /r/{code}``)."""
+    return f"{link_base.rstrip('/')}/r/{code}"
+
+
+def compose_post(fields: DealFields, link_base: str | None = None) -> str:
+    """The operator's own text, or the default: title, price, percent off, code, link, expiry.
+    With ``link_base`` the link is the deal's tracked short link, which counts clicks."""
     if fields.text:
         return fields.text
     price, was = format_money(fields.price, fields.currency), format_money(fields.list_price, fields.currency)
@@ -68,14 +74,14 @@ def compose_post(fields: DealFields) -> str:
         f"with code {fields.code}."
     )
     if fields.url:
-        text += f" {fields.url}"
+        text += f" {short_link(link_base, fields.code) if link_base else fields.url}"
     if fields.expires_at:
         ends = fields.expires_at.astimezone(fields.release_at.tzinfo)
         text += f" Ends {ends:%b} {ends.day}, {ends:%H:%M} {ends.tzname() or 'UTC'}."
     return text
 
 
-def check_rules(fields: DealFields, now: datetime) -> tuple[str, int]:
+def check_rules(fields: DealFields, now: datetime, link_base: str | None = None) -> tuple[str, int]:
     """The rules no single field can check; returns the post text and its weighted length."""
     errors: dict[str, str] = {}
     if fields.release_at <= now:
@@ -84,7 +90,7 @@ def check_rules(fields: DealFields, now: datetime) -> tuple[str, int]:
         errors["price"] = "must be below list_price"
     if fields.expires_at is not None and fields.expires_at <= fields.release_at:
         errors["expires_at"] = "must be after release_at"
-    text = compose_post(fields)
+    text = compose_post(fields, link_base)
     length = weighted_length(text)
     if length > MAX_WEIGHTED_LENGTH:
         errors["text" if fields.text else "title"] = (
@@ -114,8 +120,14 @@ def new_deal_id() -> str:
     return f"d_{secrets.token_hex(6)}"
 
 
-def create_deal(store: Store, fields: DealFields, now: datetime, new_id: Callable[[], str] = new_deal_id) -> Item:
-    text, length = check_rules(fields, now)
+def create_deal(
+    store: Store,
+    fields: DealFields,
+    now: datetime,
+    new_id: Callable[[], str] = new_deal_id,
+    link_base: str | None = None,
+) -> Item:
+    text, length = check_rules(fields, now, link_base)
     _refuse_repeats(store, text, own_id=None)
     deal_id = new_id()
     item = _deal_item(deal_id, fields, text, length, status=SCHEDULED, now=now, version=1, created_at=now)
@@ -139,7 +151,9 @@ def get_deal(store: Store, deal_id: str) -> Item:
     return item
 
 
-def update_deal(store: Store, deal_id: str, changes: dict[str, Any], now: datetime) -> Item:
+def update_deal(
+    store: Store, deal_id: str, changes: dict[str, Any], now: datetime, link_base: str | None = None
+) -> Item:
     current = get_deal(store, deal_id)
     if current["status"] != SCHEDULED:
         raise Conflict(f"deal {deal_id} is {current['status']}: only scheduled deals can be edited")
@@ -147,7 +161,10 @@ def update_deal(store: Store, deal_id: str, changes: dict[str, Any], now: dateti
     if unknown:
         raise Unprocessable("unknown fields", fields=dict.fromkeys(unknown, "not a deal field"))
     fields = parse(DealFields, {**stored_fields(current), **changes})  # the edit is validated whole
-    text, length = check_rules(fields, now)
+    sold = int(current.get("sold", 0))  # orders may use a code before its post goes out
+    if fields.quantity is not None and fields.quantity < sold:
+        raise Unprocessable("the deal breaks a rule", fields={"quantity": f"{sold} units are sold already"})
+    text, length = check_rules(fields, now, link_base)
     _refuse_repeats(store, text, own_id=deal_id)
     item = _deal_item(
         deal_id,
@@ -159,7 +176,9 @@ def update_deal(store: Store, deal_id: str, changes: dict[str, Any], now: dateti
         version=int(current["version"]) + 1,
         created_at=datetime.fromisoformat(str(current["created_at"])),
     )
-    ops = [store.op_put(item, Attr("status").eq(SCHEDULED) & Attr("version").eq(current["version"]))]
+    item["sold"] = sold
+    unchanged = Attr("status").eq(SCHEDULED) & Attr("version").eq(current["version"]) & Attr("sold").eq(sold)
+    ops = [store.op_put(item, unchanged)]
     if fields.code.upper() != str(current["code"]).upper():
         ops.append(store.op_delete(Keys.live_code(str(current["code"]))))
         ops.append(store.op_put({**Keys.live_code(fields.code), "deal_id": deal_id}, Attr("PK").not_exists()))

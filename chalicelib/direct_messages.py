@@ -87,12 +87,13 @@ def send_dm(
         if isinstance(exc, RateLimited) and exc.retry_at is not None:
             raise Deferred("X rate limited DMs", max(1, int((exc.retry_at - now).total_seconds()) + 1)) from None
         raise
-    store.transact(
-        [
-            store.op_update(Keys.dm_sent(key), set={"status": "sent", "dm_id": published.id, "sent_at": iso(now)}),
-            charge_op(store, fees.dm, "dms", now),
-        ]
-    )
+    recorded = [
+        store.op_update(Keys.dm_sent(key), set={"status": "sent", "dm_id": published.id, "sent_at": iso(now)}),
+        charge_op(store, fees.dm, "dms", now),
+    ]
+    if deal_id is not None:  # what a deal's alerts cost, for its revenue per fee dollar
+        recorded.append(store.op_update(Keys.deal_sales(deal_id), add={"fees_usd": fees.dm}))
+    store.transact(recorded)
     logger.info("dm sent", extra={"key": key, "deal_id": deal_id})
     return True
 

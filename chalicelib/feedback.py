@@ -91,6 +91,7 @@ def record_feedback(
             add={"total": 1, "negative": int(negative)},
             set={"ttl": int((event.occurred_at + timedelta(days=2)).timestamp())},
         ),
+        store.op_update(Keys.feedback_totals(), add={"items": 1, f"sentiment_{sentiment.label}": 1}),
     ]
     if deal_id:
         counts = {"items": 1, f"kind_{kind}": 1, f"sentiment_{sentiment.label}": 1}

@@ -36,6 +36,17 @@ def spent(store: Store, month: str) -> Decimal:
     return Decimal(item.get("usd", 0))
 
 
+def spent_ever(store: Store) -> Decimal:
+    """Every month's fees: one partition, a row a month."""
+    total, cursor = Decimal(0), None
+    while True:
+        page = store.query(Keys.FEES, limit=100, cursor=cursor)
+        total += sum((Decimal(month.get("usd", 0)) for month in page.items), Decimal(0))
+        cursor = page.next
+        if cursor is None:
+            return total
+
+
 def would_exceed(store: Store, fees: FeeSchedule, fee: Decimal, now: datetime) -> bool:
     return fees.monthly_budget is not None and spent(store, month_of(now)) + fee > fees.monthly_budget
 

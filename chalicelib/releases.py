@@ -216,6 +216,11 @@ class _Run:
                     charge_op(self.store, fee, "posts", self.now),
                     self.store.op_update(Keys.channel_totals(), add={"deals_released": 1}),
                     self.store.op_put({**Keys.post_of_deal(published.id), "deal_id": deal_id}),
+                    # Orders and clicks find the deal by its code long after it ends (chalicelib.sales).
+                    self.store.op_put(
+                        {**Keys.code_release(str(deal["code"]), published.created_at, deal_id), "deal_id": deal_id}
+                    ),
+                    self.store.op_update(Keys.deal_sales(deal_id), add={"fees_usd": fee}),
                 ]
             )
         except ConditionFailed:

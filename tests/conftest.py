@@ -14,6 +14,7 @@ from moto import mock_aws
 from localcloud.provision import Stack, provision
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+SHOPIFY_SECRET = "test-shopify-secret"
 REGION = "us-east-1"
 
 
@@ -58,6 +59,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.setenv("STAGE", "local")
         monkeypatch.setenv("ADMIN_TOKEN", ADMIN_TOKEN)
         monkeypatch.setenv("X_CONSUMER_SECRET", "test-consumer-secret")
+        monkeypatch.setenv("SHOPIFY_WEBHOOK_SECRET", SHOPIFY_SECRET)
         monkeypatch.setenv("X_ACCOUNT_ID", "1111111")
         yield stack
 

@@ -62,3 +62,56 @@ def xaa_follow(
     data["payload"]["source"]["data"]["id"] = follower
     data["payload"]["source"]["data"]["username"] = handle or f"user{follower}"
     return payload
+
+
+def shopify_order(
+    order_id: int,
+    *,
+    codes: tuple[str, ...] = (),
+    applied: dict[str, list[int]] | None = None,
+    total: str = "403.00",
+    currency: str = "USD",
+    created_at: str | None = None,
+    quantities: tuple[int, int] = (1, 1),
+) -> dict[str, Any]:
+    """Shopify's own orders payload (tests/events/shopify) as an order that used ``codes``.
+
+    ``codes`` go in ``discount_codes`` ({code, amount, type}, as Shopify documents each element);
+    ``applied`` adds ``discount_code`` applications whose allocations point at the given line items
+    (0 and 1, the fixture's two), the way Shopify links a code to the lines it discounted.
+    """
+    order: dict[str, Any] = load_event("shopify/shopify_order_create.json")
+    order["id"] = order_id
+    order["current_total_price"] = total
+    order["currency"] = currency
+    order["cancelled_at"] = None
+    order["test"] = False
+    if created_at is not None:
+        order["created_at"] = created_at
+    order["discount_codes"] = [{"code": code, "amount": "5.00", "type": "fixed_amount"} for code in codes]
+    for line, quantity in zip(order["line_items"], quantities, strict=True):
+        line["quantity"] = quantity
+        line["discount_allocations"] = []
+    for code, lines in (applied or {}).items():
+        index = len(order["discount_applications"])
+        application = dict(order["discount_applications"][0], type="discount_code", code=code)
+        application.pop("title"), application.pop("description")
+        order["discount_applications"].append(application)
+        for line in lines:
+            order["line_items"][line]["discount_allocations"].append(
+                {"amount": "5.00", "discount_application_index": index}
+            )
+    return order
+
+
+def shopify_headers(
+    body: bytes, *, webhook_id: str, topic: str = "orders/create", secret: str = "test-shopify-secret"
+) -> dict[str, str]:
+    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Hmac-Sha256": digest,
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": "outlet-test.myshopify.com",
+    }

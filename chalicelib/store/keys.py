@@ -117,14 +117,45 @@ class Keys:
         return {"GSI1PK": Keys.deals_by_status(status), "GSI1SK": f"{iso(release_at)}#{deal_id}"}
 
     @staticmethod
+    def code(code: str) -> str:
+        """A coupon code's partition: its live claim and the deals that went out with it."""
+        return f"CODE#{code.upper()}"
+
+    @staticmethod
     def live_code(code: str) -> Key:
         """Held while a deal with this coupon code is live, so no two live deals share a code."""
-        return {"PK": f"CODE#{code.upper()}", "SK": "LIVE"}
+        return {"PK": Keys.code(code), "SK": "LIVE"}
+
+    @staticmethod
+    def code_release(code: str, released_at: datetime, deal_id: str) -> Key:
+        """A deal that went out with this code; the code's releases sort by time, so an order or a
+        click finds the deal whose post carried the code then, even after it ended."""
+        return {"PK": Keys.code(code), "SK": f"{Keys.CODE_RELEASED}{iso(released_at)}#{deal_id}"}
+
+    CODE_RELEASED = "RELEASED#"
+
+    # --- attribution: what the channel sold ---
+    @staticmethod
+    def deal_sales(deal_id: str) -> Key:
+        """A deal's attribution: clicks, orders, units, revenue by currency, X fees it cost."""
+        return {"PK": f"DEAL#{deal_id}", "SK": "SALES"}
+
+    @staticmethod
+    def sales_totals() -> Key:
+        """The channel's orders, units and revenue, each order counted once."""
+        return {"PK": "SALES", "SK": "TOTALS"}
+
+    @staticmethod
+    def order(order_id: str) -> Key:
+        """A store order: which deals it was credited to, and whether it was cancelled."""
+        return {"PK": f"ORDER#{order_id}", "SK": "ORDER"}
+
+    FEES = "FEES"
 
     @staticmethod
     def fees_month(month: str) -> Key:
-        """Estimated X fees and publish counts in one UTC month (YYYY-MM)."""
-        return {"PK": "FEES", "SK": month}
+        """Estimated X fees and publish counts in one UTC month (YYYY-MM); the months share a partition."""
+        return {"PK": Keys.FEES, "SK": month}
 
     @staticmethod
     def channel_totals() -> Key:
@@ -181,6 +212,11 @@ class Keys:
     def post_of_deal(post_id: str) -> Key:
         """Which deal a published post announced, so replies and quotes find their deal."""
         return {"PK": f"POST#{post_id}", "SK": "DEAL"}
+
+    @staticmethod
+    def feedback_totals() -> Key:
+        """Every piece of feedback counted by sentiment, deal or not."""
+        return {"PK": "FEEDBACK", "SK": "TOTALS"}
 
     @staticmethod
     def feeling_bucket(start: datetime) -> Key:

@@ -1,0 +1,51 @@
+"""Tracked links: ``GET /r/{code}`` sends a click on to the deal's store URL with UTM parameters
+and counts it. Nothing about the person is kept (no IP, no user agent): only a count per deal.
+Link-preview crawlers (X fetches every posted link to draw its card) are counted apart, so
+``clicks`` are people."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from chalicelib.errors import NotFound
+from chalicelib.store import Item, Keys, Store
+
+UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")  # as DealFields.code
+_CRAWLER = re.compile(r"bot\b|crawler|spider|facebookexternalhit|whatsapp|embedly|preview", re.IGNORECASE)
+
+
+def released_deal(store: Store, code: str) -> Item | None:
+    """The latest deal whose post carried ``code`` (live or ended); None if none went out yet,
+    so a guessed code never reveals an upcoming deal's link."""
+    if not _CODE.match(code):
+        return None
+    found = store.query(Keys.code(code), sk_prefix=Keys.CODE_RELEASED, newest_first=True, limit=1).items
+    return store.get(Keys.deal(str(found[0]["deal_id"]))) if found else None
+
+
+def tracked_url(deal: Item) -> str:
+    """The deal's URL with the channel's UTM parameters, replacing any UTM it had, keeping the rest."""
+    parts = urlsplit(str(deal["url"]))
+    kept = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name not in UTM]
+    utm = {"utm_source": "x", "utm_medium": "social", "utm_campaign": str(deal["id"])}
+    if deal.get("post_id"):
+        utm["utm_content"] = str(deal["post_id"])
+    return urlunsplit(parts._replace(query=urlencode([*kept, *utm.items()])))
+
+
+def is_crawler(user_agent: str | None) -> bool:
+    return bool(user_agent and _CRAWLER.search(user_agent))
+
+
+def follow_link(store: Store, code: str, user_agent: str | None) -> str:
+    """Count one click on ``code``'s deal (one atomic ADD) and return where to send it."""
+    deal = released_deal(store, code)
+    if deal is None:
+        raise NotFound(f"no deal went out with the code {code!r}")
+    if not deal.get("url"):
+        raise NotFound(f"the deal with the code {code!r} has no link")
+    counter = "crawler_clicks" if is_crawler(user_agent) else "clicks"
+    store.update(Keys.deal_sales(str(deal["id"])), add={counter: 1})
+    return tracked_url(deal)

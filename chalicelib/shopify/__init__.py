@@ -1,0 +1,1 @@
+"""The adapter to Shopify: webhook verification and the order payloads outlet reads."""

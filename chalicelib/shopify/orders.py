@@ -1,0 +1,91 @@
+"""What outlet reads from a Shopify order (``orders/create``, ``orders/cancelled``): its id, total
+and currency, when it was placed, the discount codes it used and which line items each code
+discounted. Nothing personal (customer, addresses, email) is read or kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from chalicelib.money import CURRENCIES
+
+# Shopify ids are 64-bit integers in JSON; outlet keeps ids as strings.
+ShopifyId = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DiscountCode(_Payload):
+    code: str = Field(min_length=1, max_length=255)
+
+
+class DiscountApplication(_Payload):
+    type: str
+    code: str | None = None  # only ``discount_code`` applications carry one
+
+
+class DiscountAllocation(_Payload):
+    discount_application_index: int | None = None
+
+
+class LineItem(_Payload):
+    id: ShopifyId
+    quantity: int = Field(ge=0)
+    discount_allocations: list[DiscountAllocation] = []
+
+
+class ShopifyOrder(_Payload):
+    id: ShopifyId = Field(pattern=r"^[0-9]{1,20}$")
+    name: str | None = None  # the shop's order name, "#1001"
+    currency: str
+    current_total_price: Amount | None = None  # current API versions
+    total_price: Amount | None = None  # older payloads (and Shopify's test notification) carry only this
+    created_at: AwareDatetime | None = None
+    test: bool = False
+    discount_codes: list[DiscountCode] = []
+    discount_applications: list[DiscountApplication] = []
+    line_items: list[LineItem] = []
+
+    @property
+    def total(self) -> Decimal:
+        if self.current_total_price is not None:
+            return self.current_total_price
+        return self.total_price if self.total_price is not None else Decimal(0)
+
+    @property
+    def currency_code(self) -> str | None:
+        code = self.currency.upper()
+        return code if code in CURRENCIES else None
+
+    def placed_at(self, received_at: datetime) -> datetime:
+        return self.created_at or received_at
+
+    def lines_by_code(self) -> dict[str, tuple[LineItem, ...]]:
+        """Each discount code the order used (upper-cased) and the line items it discounted.
+
+        A code's lines are those whose discount allocations point at its application; a code
+        that discounted no line (an order-level or shipping code, or one listed only in
+        ``discount_codes``) is credited with every line of the order.
+        """
+        applications = {
+            position: app.code.strip().upper()
+            for position, app in enumerate(self.discount_applications)
+            if app.type == "discount_code" and app.code and app.code.strip()
+        }
+        names = {c.code.strip().upper() for c in self.discount_codes if c.code.strip()} | set(applications.values())
+        lines: dict[str, tuple[LineItem, ...]] = {}
+        for name in sorted(names):
+            positions = {p for p, code in applications.items() if code == name}
+            allocated = tuple(
+                item
+                for item in self.line_items
+                if any(a.discount_application_index in positions for a in item.discount_allocations)
+            )
+            lines[name] = allocated or tuple(self.line_items)
+        return lines

@@ -1,0 +1,245 @@
+"""Attribution: Shopify orders credited to deals once, inventory that never oversells, reversals."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib.deals import DealFields, create_deal, get_deal
+from chalicelib.errors import BadRequest, Unauthorized
+from chalicelib.fees import FeeSchedule
+from chalicelib.followups import sweep_ended_deals
+from chalicelib.publishing import OutboxPublisher
+from chalicelib.releases import ReleasePolicy, release_due_deals
+from chalicelib.sales import OrderOutcome, receive_order_delivery
+from chalicelib.shopify.webhooks import sign
+from chalicelib.store import Keys, Store
+from tests.conftest import SHOPIFY_SECRET, FakeClock
+from tests.factories import shopify_headers, shopify_order
+from tests.fakes import Crash, CrashingStore
+
+
+def released(store: Store, clock: FakeClock, code: str, **overrides: Any) -> str:
+    fields = {
+        "title": f"Latitude {code}",
+        "price": "449",
+        "list_price": "649",
+        "currency": "USD",
+        "code": code,
+        "url": "https://shop.example/latitude",
+        "release_at": clock() + timedelta(minutes=1),
+        "expires_at": clock() + timedelta(hours=4),
+        **overrides,
+    }
+    deal_id = str(create_deal(store, DealFields.model_validate(fields), clock())["id"])
+    clock.advance(minutes=2)
+    report = release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
+    assert report.released == [deal_id]
+    return deal_id
+
+
+def deliver(
+    store: Store,
+    clock: FakeClock,
+    order: dict[str, Any],
+    webhook_id: str,
+    topic: str = "orders/create",
+    secret: str = SHOPIFY_SECRET,
+) -> OrderOutcome:
+    body = json.dumps(order).encode()
+    headers = shopify_headers(body, webhook_id=webhook_id, topic=topic, secret=secret)
+    return receive_order_delivery(
+        store,
+        body=body,
+        hmac_header=headers["X-Shopify-Hmac-Sha256"],
+        secret=SHOPIFY_SECRET,
+        topic=topic,
+        webhook_id=webhook_id,
+        now=clock(),
+        count_test_orders=False,
+    )
+
+
+def sales(store: Store, deal_id: str) -> dict[str, Any]:
+    return store.get(Keys.deal_sales(deal_id)) or {}
+
+
+def totals(store: Store) -> dict[str, Any]:
+    return store.get(Keys.sales_totals()) or {}
+
+
+def test_the_signature_is_base64_hmac_sha256_of_the_raw_body() -> None:
+    # Given a body and a secret, computed here with the standard library, not by the code under test
+    body = b'{"id":820982911946154508}'
+    expected = base64.b64encode(hmac.new(b"hush", body, hashlib.sha256).digest()).decode()
+    # Then outlet signs it the same way (and a different body or secret does not match)
+    assert sign("hush", body) == expected
+    assert sign("hush", body + b" ") != expected and sign("other", body) != expected
+
+
+def test_a_bad_signature_writes_nothing(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "LAT7420")
+    with pytest.raises(Unauthorized):
+        deliver(store, clock, shopify_order(1, codes=("LAT7420",)), "w-1", secret="not-the-secret")
+    assert store.get(Keys.order("1")) is None and sales(store, deal_id).get("orders") is None
+    assert store.get(Keys.dedupe("shopify", "w-1")) is None
+
+
+def test_eight_redeliveries_and_a_second_webhook_count_the_order_once(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "LAT7420", quantity=10)
+    order = shopify_order(820982911946154508, codes=("lat7420",), total="449.00", quantities=(2, 1))
+    outcomes = [deliver(store, clock, order, "w-1").outcome for _ in range(8)]
+    outcomes.append(deliver(store, clock, order, "w-2-other-subscription").outcome)
+    assert outcomes == ["credited"] + ["duplicate"] * 8
+    row = sales(store, deal_id)
+    assert (row["orders"], row["units"], row["revenue_USD"]) == (1, 3, Decimal("449"))
+    assert get_deal(store, deal_id)["sold"] == 3
+    assert (totals(store)["orders"], totals(store)["revenue_USD"]) == (1, Decimal("449"))
+
+
+def test_an_order_with_two_deals_codes_credits_each_deal_and_counts_once(store: Store, clock: FakeClock) -> None:
+    # Given two live deals, and one order whose codes discounted one line item each
+    laptop = released(store, clock, "LAPTOP", quantity=5)
+    clock.advance(minutes=1)
+    dock = released(store, clock, "DOCK", quantity=5, title="WD19 dock", url="https://shop.example/dock")
+    order = shopify_order(5001, applied={"LAPTOP": [0], "dock": [1]}, total="600.00", quantities=(1, 2))
+    assert set(deliver(store, clock, order, "w-5001").deals) == {laptop, dock}
+    # Then each deal has the order with its own lines' units, and the channel counts it once
+    assert (sales(store, laptop)["orders"], sales(store, laptop)["units"]) == (1, 1)
+    assert (sales(store, dock)["orders"], sales(store, dock)["units"]) == (1, 2)
+    assert sales(store, laptop)["revenue_USD"] == sales(store, dock)["revenue_USD"] == Decimal("600")
+    assert (totals(store)["orders"], totals(store)["units"], totals(store)["revenue_USD"]) == (1, 3, Decimal("600"))
+    assert (get_deal(store, laptop)["sold"], get_deal(store, dock)["sold"]) == (1, 2)
+
+
+class RacingStore(Store):
+    """Runs ``meanwhile`` just before its first transaction: another order read the same deal and
+    committed first, the race two Lambdas run for the last units."""
+
+    def __init__(self, inner: Store, meanwhile: Callable[[], Any]) -> None:
+        super().__init__(inner.table_name, inner._client, clock=inner._clock)
+        self.meanwhile: Callable[[], Any] | None = meanwhile
+
+    def transact(self, ops: Any, *, token: str | None = None) -> None:
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        super().transact(ops, token=token)
+
+
+def test_concurrent_orders_for_the_last_units_never_oversell(store: Store, clock: FakeClock) -> None:
+    # Given a deal with 3 units, 1 left, and two orders for 2 units each racing for it
+    deal_id = released(store, clock, "LAST3", quantity=3)
+    deliver(store, clock, shopify_order(1, codes=("LAST3",), quantities=(1, 1)), "w-1")
+    rival = shopify_order(2, codes=("LAST3",), quantities=(1, 1), total="898.00")
+    racing = RacingStore(store, lambda: deliver(store, clock, rival, "w-2"))
+    deliver(racing, clock, shopify_order(3, codes=("LAST3",), quantities=(1, 1), total="898.00"), "w-3")
+    # Then the count stops at the quantity, the money of all three orders is credited,
+    deal = get_deal(store, deal_id)
+    assert deal["sold"] == 3
+    claimed = [store.get(Keys.order(str(n)))["deals"][deal_id]["claimed"] for n in (1, 2, 3)]  # type: ignore[index]
+    assert claimed == [2, 1, 0]
+    assert (sales(store, deal_id)["orders"], sales(store, deal_id)["revenue_USD"]) == (3, Decimal("2199"))
+    # and the deal is sold out, with one follow-up reply
+    assert deal["status"] == "sold_out" and store.get(Keys.live_code("LAST3")) is None
+    publisher = OutboxPublisher(store, clock)
+    for _ in range(3):
+        sweep_ended_deals(store, publisher, FeeSchedule(), clock())
+        clock.advance(minutes=5)
+    assert get_deal(store, deal_id)["followup_post_id"]
+
+
+def test_a_crash_after_the_last_unit_is_taken_is_ended_by_the_sweep(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "LAST1", quantity=1)
+    dying = CrashingStore(store, when=lambda ops: any("FOLLOWUP" in json.dumps(op, default=str) for op in ops))
+    with pytest.raises(Crash):
+        deliver(dying, clock, shopify_order(9, codes=("LAST1",), quantities=(1, 0)), "w-9")
+    assert get_deal(store, deal_id)["status"] == "released" and get_deal(store, deal_id)["sold"] == 1
+    assert sweep_ended_deals(store, OutboxPublisher(store, clock), FeeSchedule(), clock()).ended == [deal_id]
+
+
+def test_a_cancellation_reverses_the_credit_exactly_once(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "UNDO", quantity=10)
+    order = shopify_order(77, codes=("UNDO",), total="449.00", quantities=(1, 1))
+    deliver(store, clock, order, "w-create")
+    assert deliver(store, clock, order, "w-cancel", topic="orders/cancelled").outcome == "cancelled"
+    assert deliver(store, clock, order, "w-cancel", topic="orders/cancelled").outcome == "duplicate"
+    assert deliver(store, clock, order, "w-cancel-2", topic="orders/cancelled").outcome == "duplicate"
+    assert deliver(store, clock, order, "w-create-late", topic="orders/create").outcome == "duplicate"
+    row = sales(store, deal_id)
+    assert (row["orders"], row["units"], row["revenue_USD"]) == (0, 0, Decimal("0"))
+    assert get_deal(store, deal_id)["sold"] == 0  # the units are back for the next buyer
+    assert (totals(store)["orders"], totals(store)["revenue_USD"]) == (0, Decimal("0"))
+
+
+def test_a_cancellation_that_arrives_before_its_order_leaves_nothing_counted(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "EARLY", quantity=10)
+    order = shopify_order(78, codes=("EARLY",))
+    assert deliver(store, clock, order, "w-cancel", topic="orders/cancelled").outcome == "cancelled"
+    assert deliver(store, clock, order, "w-create").outcome == "duplicate"
+    assert "orders" not in sales(store, deal_id) and get_deal(store, deal_id)["sold"] == 0
+    assert totals(store) == {}
+
+
+def test_currencies_are_kept_apart(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "WORLD")
+    deliver(store, clock, shopify_order(1, codes=("WORLD",), total="449.99", currency="USD"), "w-1")
+    deliver(store, clock, shopify_order(2, codes=("WORLD",), total="399.50", currency="EUR"), "w-2")
+    deliver(store, clock, shopify_order(3, codes=("WORLD",), total="0.01", currency="USD"), "w-3")
+    row = sales(store, deal_id)
+    assert (row["revenue_USD"], row["revenue_EUR"]) == (Decimal("450.00"), Decimal("399.50"))
+    assert row["orders"] == 3
+
+
+def test_orders_with_unknown_codes_are_unattributed_and_orders_without_codes_ignored(
+    store: Store, clock: FakeClock
+) -> None:
+    assert deliver(store, clock, shopify_order(1, codes=("NOSUCHDEAL",), total="10.00"), "w-1").outcome == "credited"
+    assert deliver(store, clock, shopify_order(2), "w-2").outcome == "ignored"
+    assert (totals(store)["unattributed_orders"], totals(store)["unattributed_revenue_USD"]) == (1, Decimal("10"))
+    assert "orders" not in totals(store) and store.get(Keys.order("2")) is None
+
+
+def test_a_reused_code_credits_the_deal_whose_post_carried_it_then(store: Store, clock: FakeClock) -> None:
+    first = released(store, clock, "AGAIN", expires_at=clock() + timedelta(minutes=30))
+    clock.advance(hours=1)
+    sweep_ended_deals(store, OutboxPublisher(store, clock), FeeSchedule(), clock())  # the first deal expires
+    placed_during_first = (clock() - timedelta(minutes=40)).isoformat()
+    second = released(store, clock, "AGAIN", title="Latitude 5450", url="https://shop.example/5450")
+    deliver(store, clock, shopify_order(1, codes=("AGAIN",), created_at=placed_during_first), "w-1")
+    deliver(store, clock, shopify_order(2, codes=("AGAIN",), created_at=clock().isoformat()), "w-2")
+    assert (sales(store, first)["orders"], sales(store, second)["orders"]) == (1, 1)
+
+
+def test_a_valid_signature_on_a_body_that_is_not_an_order_is_a_400_and_writes_nothing(
+    store: Store, clock: FakeClock
+) -> None:
+    for body in (b"not json", b"[]", json.dumps({"id": "x1", "currency": "USD"}).encode()):
+        headers = shopify_headers(body, webhook_id="w-bad")
+        with pytest.raises(BadRequest):
+            receive_order_delivery(
+                store,
+                body=body,
+                hmac_header=headers["X-Shopify-Hmac-Sha256"],
+                secret=SHOPIFY_SECRET,
+                topic="orders/create",
+                webhook_id="w-bad",
+                now=clock(),
+                count_test_orders=True,
+            )
+    assert store.get(Keys.dedupe("shopify", "w-bad")) is None
+
+
+def test_shopify_test_orders_are_left_out_unless_asked_for(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "TESTING")
+    order = {**shopify_order(5, codes=("TESTING",)), "test": True}
+    assert deliver(store, clock, order, "w-5").outcome == "ignored"
+    assert "orders" not in sales(store, deal_id)
