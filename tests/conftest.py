@@ -12,9 +12,9 @@ import pytest
 from moto import mock_aws
 
 from localcloud.provision import Stack, provision
+from tests.factories import SHOPIFY_SECRET
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
-SHOPIFY_SECRET = "test-shopify-secret"
 REGION = "us-east-1"
 
 

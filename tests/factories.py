@@ -13,6 +13,7 @@ from typing import Any
 
 EVENTS = Path(__file__).parent / "events"
 CONSUMER_SECRET = "test-consumer-secret"
+SHOPIFY_SECRET = "test-shopify-secret"
 
 
 def load_event(name: str) -> Any:
@@ -64,6 +65,15 @@ def xaa_follow(
     return payload
 
 
+def x_reply(post_id: str, text: str, answers: str, *, account: str, author: str) -> dict[str, Any]:
+    """The captured Account Activity reply, as ``author``'s reply to ``answers`` on ``account``."""
+    payload: dict[str, Any] = load_event("x/x_tweet_create_reply.json")
+    tweet = payload["tweet_create_events"][0]
+    tweet.update(id_str=post_id, text=text, in_reply_to_status_id_str=answers, in_reply_to_user_id_str=account)
+    tweet["user"]["id_str"] = author
+    return payload
+
+
 def shopify_order(
     order_id: int,
     *,
@@ -105,7 +115,7 @@ def shopify_order(
 
 
 def shopify_headers(
-    body: bytes, *, webhook_id: str, topic: str = "orders/create", secret: str = "test-shopify-secret"
+    body: bytes, *, webhook_id: str, topic: str = "orders/create", secret: str = SHOPIFY_SECRET
 ) -> dict[str, str]:
     digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
     return {

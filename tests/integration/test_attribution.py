@@ -22,8 +22,8 @@ from chalicelib.releases import ReleasePolicy, release_due_deals
 from chalicelib.sales import OrderOutcome, receive_order_delivery
 from chalicelib.shopify.webhooks import sign
 from chalicelib.store import Keys, Store
-from tests.conftest import SHOPIFY_SECRET, FakeClock
-from tests.factories import shopify_headers, shopify_order
+from tests.conftest import FakeClock
+from tests.factories import SHOPIFY_SECRET, shopify_headers, shopify_order
 from tests.fakes import Crash, CrashingStore
 
 
@@ -82,14 +82,16 @@ def test_the_signature_is_base64_hmac_sha256_of_the_raw_body() -> None:
     expected = base64.b64encode(hmac.new(b"hush", body, hashlib.sha256).digest()).decode()
     # Then outlet signs it the same way (and a different body or secret does not match)
     assert sign("hush", body) == expected
-    assert sign("hush", body + b" ") != expected and sign("other", body) != expected
+    assert sign("hush", body + b" ") != expected
+    assert sign("other", body) != expected
 
 
 def test_a_bad_signature_writes_nothing(store: Store, clock: FakeClock) -> None:
     deal_id = released(store, clock, "LAT7420")
     with pytest.raises(Unauthorized):
         deliver(store, clock, shopify_order(1, codes=("LAT7420",)), "w-1", secret="not-the-secret")
-    assert store.get(Keys.order("1")) is None and sales(store, deal_id).get("orders") is None
+    assert store.get(Keys.order("1")) is None
+    assert sales(store, deal_id).get("orders") is None
     assert store.get(Keys.dedupe("shopify", "w-1")) is None
 
 
@@ -149,7 +151,8 @@ def test_concurrent_orders_for_the_last_units_never_oversell(store: Store, clock
     assert claimed == [2, 1, 0]
     assert (sales(store, deal_id)["orders"], sales(store, deal_id)["revenue_USD"]) == (3, Decimal("2199"))
     # and the deal is sold out, with one follow-up reply
-    assert deal["status"] == "sold_out" and store.get(Keys.live_code("LAST3")) is None
+    assert deal["status"] == "sold_out"
+    assert store.get(Keys.live_code("LAST3")) is None
     publisher = OutboxPublisher(store, clock)
     for _ in range(3):
         sweep_ended_deals(store, publisher, FeeSchedule(), clock())
@@ -162,7 +165,8 @@ def test_a_crash_after_the_last_unit_is_taken_is_ended_by_the_sweep(store: Store
     dying = CrashingStore(store, when=lambda ops: any("FOLLOWUP" in json.dumps(op, default=str) for op in ops))
     with pytest.raises(Crash):
         deliver(dying, clock, shopify_order(9, codes=("LAST1",), quantities=(1, 0)), "w-9")
-    assert get_deal(store, deal_id)["status"] == "released" and get_deal(store, deal_id)["sold"] == 1
+    assert get_deal(store, deal_id)["status"] == "released"
+    assert get_deal(store, deal_id)["sold"] == 1
     assert sweep_ended_deals(store, OutboxPublisher(store, clock), FeeSchedule(), clock()).ended == [deal_id]
 
 
@@ -185,7 +189,8 @@ def test_a_cancellation_that_arrives_before_its_order_leaves_nothing_counted(sto
     order = shopify_order(78, codes=("EARLY",))
     assert deliver(store, clock, order, "w-cancel", topic="orders/cancelled").outcome == "cancelled"
     assert deliver(store, clock, order, "w-create").outcome == "duplicate"
-    assert "orders" not in sales(store, deal_id) and get_deal(store, deal_id)["sold"] == 0
+    assert "orders" not in sales(store, deal_id)
+    assert get_deal(store, deal_id)["sold"] == 0
     assert totals(store) == {}
 
 
@@ -205,7 +210,8 @@ def test_orders_with_unknown_codes_are_unattributed_and_orders_without_codes_ign
     assert deliver(store, clock, shopify_order(1, codes=("NOSUCHDEAL",), total="10.00"), "w-1").outcome == "credited"
     assert deliver(store, clock, shopify_order(2), "w-2").outcome == "ignored"
     assert (totals(store)["unattributed_orders"], totals(store)["unattributed_revenue_USD"]) == (1, Decimal("10"))
-    assert "orders" not in totals(store) and store.get(Keys.order("2")) is None
+    assert "orders" not in totals(store)
+    assert store.get(Keys.order("2")) is None
 
 
 def test_a_reused_code_credits_the_deal_whose_post_carried_it_then(store: Store, clock: FakeClock) -> None:

@@ -14,7 +14,7 @@ from chalicelib.publishing import OutboxPublisher
 from chalicelib.releases import ReleasePolicy, release_due_deals
 from chalicelib.store import Store
 from tests.conftest import FakeClock
-from tests.factories import load_event, signed_headers
+from tests.factories import load_event, signed_headers, x_reply
 
 ACCOUNT = "1114259648326987776"  # the for_user_id of the captured reply
 
@@ -40,12 +40,7 @@ def feedback(api: Any, admin: dict[str, str], query: str = "") -> list[dict[str,
 
 
 def reply(post_id: str, text: str, answers: str, author: str = "1247048165561270272") -> dict[str, Any]:
-    """The captured Account Activity reply, as a reply to ``answers`` by ``author``."""
-    payload: dict[str, Any] = load_event("x/x_tweet_create_reply.json")
-    tweet = payload["tweet_create_events"][0]
-    tweet.update(id_str=post_id, text=text, in_reply_to_status_id_str=answers, in_reply_to_user_id_str=ACCOUNT)
-    tweet["user"]["id_str"] = author
-    return payload
+    return x_reply(post_id, text, answers, account=ACCOUNT, author=author)
 
 
 def released_deal(store: Store) -> dict[str, Any]:
