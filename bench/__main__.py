@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
+BENCH_SECRET = "bench-only-webhook-secret"  # noqa: S105 - signs payloads made up in this process
 ROWS: list[tuple[str, str, str, str]] = []
 
 
@@ -248,9 +249,89 @@ def bench_fanout() -> None:
     )
 
 
+def bench_orders() -> None:
+    """DynamoDB requests per Shopify order and per tracked-link click, against the floor an
+    exactly-once credit needs: one read of the order and one transaction."""
+    from moto import mock_aws
+
+    from chalicelib.deals import DealFields, create_deal
+    from chalicelib.links import follow_link
+    from chalicelib.publishing import OutboxPublisher
+    from chalicelib.releases import ReleasePolicy, release_due_deals
+    from chalicelib.sales import receive_order_delivery
+    from chalicelib.shopify.webhooks import sign
+    from chalicelib.store import Store
+    from localcloud.provision import provision
+
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    now = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    fixture = json.loads((PROJECT / "tests/events/shopify/shopify_order_create.json").read_text())
+    with mock_aws():
+        import boto3
+
+        session: Any = boto3.session.Session(region_name="us-east-1")
+        stack = provision(session.client, stage="local")
+        store = Store(stack.environment["TABLE_NAME"], session.client("dynamodb"), clock=lambda: now)
+        fields = {"title": "Latitude 7450", "price": "999", "list_price": "1299", "currency": "USD"}
+        deal = {
+            **fields,
+            "code": "BENCH",
+            "url": "https://shop.example/l7450",
+            "release_at": now + timedelta(minutes=1),
+        }
+        create_deal(store, DealFields.model_validate(deal), now)
+        later = now + timedelta(minutes=2)
+        release_due_deals(store, OutboxPublisher(store, lambda: later), ReleasePolicy(min_gap=timedelta(0)), later)
+
+        def deliver(order_id: int, webhook_id: str, topic: str = "orders/create") -> None:
+            order = {
+                **fixture,
+                "id": order_id,
+                "test": False,
+                "created_at": later.isoformat(),
+                "discount_codes": [{"code": "BENCH"}],
+            }
+            body = json.dumps(order).encode()
+            receive_order_delivery(
+                store,
+                body=body,
+                hmac_header=sign(BENCH_SECRET, body),
+                secret=BENCH_SECRET,
+                topic=topic,
+                webhook_id=webhook_id,
+                now=later,
+                count_test_orders=False,
+            )
+
+        n = 50
+        # Each case with the fewest requests it could take: what must be read, plus one write.
+        cases: list[tuple[str, Callable[[int], None], int, str]] = [
+            ("new order (one deal)", lambda i: deliver(i, f"w-{i}"), 3, "read order + find deal + 1 transaction"),
+            ("redelivery (same webhook id)", lambda i: deliver(i, f"w-{i}"), 1, "1 read"),
+            ("same order, another webhook", lambda i: deliver(i, f"other-{i}"), 1, "1 read"),
+            ("cancellation", lambda i: deliver(i, f"c-{i}", "orders/cancelled"), 2, "read order + 1 transaction"),
+            ("tracked-link click", lambda i: follow_link(store, "BENCH", "Mozilla/5.0"), 2, "find the deal + one ADD"),
+        ]
+        for name, case, floor, floor_name in cases:
+            before = store.requests
+            for i in range(n):
+                case(i)
+            requests = (store.requests - before) / n
+            row(
+                f"attribution: {name}",
+                f"{requests:.2f} requests",
+                f"{floor_name} = {floor}",
+                f"{requests / floor:.2f}x",
+            )
+
+
 def main() -> int:
     bench_crc()
     bench_follow()
+    bench_orders()
     bench_fanout()
     widths = [max(len(r[i]) for r in [*ROWS, ("figure", "value", "floor / peer", "ratio")]) for i in range(4)]
     header = ("figure", "value", "floor / peer", "ratio")

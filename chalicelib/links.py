@@ -16,22 +16,22 @@ _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")  # as DealFields.code
 _CRAWLER = re.compile(r"bot\b|crawler|spider|facebookexternalhit|whatsapp|embedly|preview", re.IGNORECASE)
 
 
-def released_deal(store: Store, code: str) -> Item | None:
-    """The latest deal whose post carried ``code`` (live or ended); None if none went out yet,
-    so a guessed code never reveals an upcoming deal's link."""
+def latest_release(store: Store, code: str) -> Item | None:
+    """The latest release of a deal whose post carried ``code`` (``deal_id``, ``url``, ``post_id``),
+    live or ended; None if none went out yet, so a guessed code never reveals an upcoming deal."""
     if not _CODE.match(code):
         return None
     found = store.query(Keys.code(code), sk_prefix=Keys.CODE_RELEASED, newest_first=True, limit=1).items
-    return store.get(Keys.deal(str(found[0]["deal_id"]))) if found else None
+    return found[0] if found else None
 
 
-def tracked_url(deal: Item) -> str:
+def tracked_url(release: Item) -> str:
     """The deal's URL with the channel's UTM parameters, replacing any UTM it had, keeping the rest."""
-    parts = urlsplit(str(deal["url"]))
+    parts = urlsplit(str(release["url"]))
     kept = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name not in UTM]
-    utm = {"utm_source": "x", "utm_medium": "social", "utm_campaign": str(deal["id"])}
-    if deal.get("post_id"):
-        utm["utm_content"] = str(deal["post_id"])
+    utm = {"utm_source": "x", "utm_medium": "social", "utm_campaign": str(release["deal_id"])}
+    if release.get("post_id"):
+        utm["utm_content"] = str(release["post_id"])
     return urlunsplit(parts._replace(query=urlencode([*kept, *utm.items()])))
 
 
@@ -41,11 +41,11 @@ def is_crawler(user_agent: str | None) -> bool:
 
 def follow_link(store: Store, code: str, user_agent: str | None) -> str:
     """Count one click on ``code``'s deal (one atomic ADD) and return where to send it."""
-    deal = released_deal(store, code)
-    if deal is None:
+    release = latest_release(store, code)
+    if release is None:
         raise NotFound(f"no deal went out with the code {code!r}")
-    if not deal.get("url"):
+    if not release.get("url"):
         raise NotFound(f"the deal with the code {code!r} has no link")
     counter = "crawler_clicks" if is_crawler(user_agent) else "clicks"
-    store.update(Keys.deal_sales(str(deal["id"])), add={counter: 1})
-    return tracked_url(deal)
+    store.update(Keys.deal_sales(str(release["deal_id"])), add={counter: 1})
+    return tracked_url(release)
