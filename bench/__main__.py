@@ -308,7 +308,7 @@ def bench_orders() -> None:
 
         n = 50
         # Each case with the fewest requests it could take: what must be read, plus one write.
-        cases: list[tuple[str, Callable[[int], None], int, str]] = [
+        cases: list[tuple[str, Callable[[int], Any], int, str]] = [
             ("new order (one deal)", lambda i: deliver(i, f"w-{i}"), 3, "read order + find deal + 1 transaction"),
             ("redelivery (same webhook id)", lambda i: deliver(i, f"w-{i}"), 1, "1 read"),
             ("same order, another webhook", lambda i: deliver(i, f"other-{i}"), 1, "1 read"),
