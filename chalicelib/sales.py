@@ -1,22 +1,27 @@
 """Attribution: store orders credited to the deals whose codes they used, and the deals' inventory.
 
-An order's life in the table is one item, ``ORDER#<id>``: absent, ``credited`` or ``cancelled``.
-Every change is one transaction that moves the order item on (conditioned on the state it was read
-in) together with everything the change adds or takes back: each deal's orders, units and revenue,
-its inventory, and the channel's totals. So a redelivered webhook (same ``X-Shopify-Webhook-Id``),
-a second webhook for the same order, a cancellation that arrives before its order, or a Lambda that
-dies anywhere, all leave every count as if each order had been applied once, in order.
+An order is one item, ``ORDER#<id>``: ``credited``, ``cancelled``, or ``pending`` (a refund came
+before its order). What an order adds to the counters is a function of that item alone (its deals
+and lines, its total, its refunds, its status), so every change is one transaction: the order item
+moved on, conditioned on the version it was read at, plus the difference the change makes to each
+deal's orders, units, revenue and inventory and to the channel's totals. A redelivered webhook
+(same ``X-Shopify-Webhook-Id``), a second webhook for the same order, a cancellation or refund that
+arrives before its order, or a Lambda that dies anywhere, all leave every count as if each event
+had been applied once, in order.
 
 Inventory: a deal with a ``quantity`` takes units from it (``sold``) under a condition that the
 count never passes the quantity; an order for more units than are left is still credited (the
 money is real) but takes only what is left. The order that takes the last unit ends the deal as
-sold out: no more DM alerts, and one follow-up reply.
+sold out: no more DM alerts, and one follow-up reply. A cancellation gives its units back; a
+refund takes back money and units from the figures but not from the deal's count.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,20 +34,24 @@ from chalicelib.errors import BadRequest, Conflict, Unauthorized
 from chalicelib.followups import end_released_deal
 from chalicelib.http import field_errors
 from chalicelib.observability import logger
-from chalicelib.shopify.orders import ShopifyOrder
+from chalicelib.shopify.orders import UNSPECIFIED, ShopifyOrder, ShopifyRefund
 from chalicelib.shopify.webhooks import hmac_is_valid
 from chalicelib.store import ConditionFailed, Item, Keys, Store, iso
 
-ORDERS_CREATE, ORDERS_CANCELLED = "orders/create", "orders/cancelled"
-CREDITED, CANCELLED = "credited", "cancelled"
+ORDERS_CREATE, ORDERS_CANCELLED, REFUNDS_CREATE = "orders/create", "orders/cancelled", "refunds/create"
+TOPICS = (ORDERS_CREATE, ORDERS_CANCELLED, REFUNDS_CREATE)
+PENDING, CREDITED, CANCELLED, REFUNDED = "pending", "credited", "cancelled", "refunded"
 MAX_CODES = 20  # a transaction holds 100 operations: 3 for the order, 2 per deal
 ATTEMPTS = 5
 DEDUPE_FOR = timedelta(days=7)  # Shopify retries a delivery up to 8 times over 4 hours
+PENDING_FOR = timedelta(days=30)  # a refund whose order never comes (one with no code) is dropped
+
+Counters = dict[str, int | Decimal]
 
 
 @dataclass(frozen=True)
 class OrderOutcome:
-    outcome: str  # credited, cancelled, duplicate, ignored
+    outcome: str  # credited, cancelled, refunded, pending, duplicate, ignored
     order_id: str | None = None
     deals: tuple[str, ...] = ()
 
@@ -61,37 +70,45 @@ def receive_order_delivery(
     now: datetime,
     count_test_orders: bool,
 ) -> OrderOutcome:
-    """One Shopify webhook delivery: verified, read and applied once."""
+    """One Shopify webhook delivery (an order created or cancelled, a refund): verified, read, applied once."""
     if not hmac_is_valid(secret, body, hmac_header):
         raise Unauthorized("missing or invalid X-Shopify-Hmac-Sha256")
     topic = (topic or ORDERS_CREATE).strip().lower()  # this route is the orders/create webhook
-    order = _read_order(body)
-    if topic not in (ORDERS_CREATE, ORDERS_CANCELLED) or (order.test and not count_test_orders):
-        return OrderOutcome("ignored", order.id)
+    if topic not in TOPICS:
+        return OrderOutcome("ignored")
+    event = _read(body, ShopifyRefund if topic == REFUNDS_CREATE else ShopifyOrder)
+    if isinstance(event, ShopifyOrder) and event.test and not count_test_orders:
+        return OrderOutcome("ignored", event.id)
+    order_id = event.order_id if isinstance(event, ShopifyRefund) else event.id
     # The delivery's marker is written with the change it makes: a redelivery finds the order
     # already moved on (one read), and two copies racing cannot both apply.
-    marker = Keys.dedupe("shopify", webhook_id.strip()) if webhook_id and webhook_id.strip() else None
+    marker = Keys.dedupe("shopify", _short(webhook_id.strip())) if webhook_id and webhook_id.strip() else None
     for _ in range(ATTEMPTS):  # another change to the same order or deal won the race: read again
         try:
-            return _apply(store, order, topic, marker, now)
+            return _apply(store, order_id, topic, event, marker, now)
         except ConditionFailed as exc:
             if marker is not None and exc.index == 0:
-                return OrderOutcome("duplicate", order.id)  # the same delivery, applied concurrently
+                return OrderOutcome("duplicate", order_id)  # the same delivery, applied concurrently
     raise Conflict("the order kept changing while it was recorded; Shopify's redelivery will apply it")
 
 
-def _read_order(body: bytes) -> ShopifyOrder:
+def _short(webhook_id: str) -> str:
+    """Shopify's ids are UUIDs; anything longer is hashed, so no header can outgrow a key."""
+    return webhook_id if len(webhook_id) <= 100 else hashlib.sha256(webhook_id.encode()).hexdigest()
+
+
+def _read(body: bytes, model: type[ShopifyOrder] | type[ShopifyRefund]) -> ShopifyOrder | ShopifyRefund:
     try:
         payload = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the body is not valid JSON") from None
     try:
-        order = ShopifyOrder.model_validate(payload)
+        event = model.model_validate(payload)
     except ValidationError as exc:
-        raise BadRequest("the body is not a Shopify order", fields=field_errors(exc)) from None
-    if order.currency_code is None:
+        raise BadRequest(f"the body is not a Shopify {model.__name__[7:].lower()}", fields=field_errors(exc)) from None
+    if isinstance(event, ShopifyOrder) and event.currency_code is None:
         raise BadRequest("the order's currency is not an ISO 4217 code", fields={"currency": "unknown"})
-    return order
+    return event
 
 
 def deal_for_code(store: Store, code: str, at: datetime) -> str | None:
@@ -110,108 +127,169 @@ def deal_for_code(store: Store, code: str, at: datetime) -> str | None:
     return str(latest[0]["deal_id"]) if latest else None
 
 
-def _apply(store: Store, order: ShopifyOrder, topic: str, marker: Item | None, now: datetime) -> OrderOutcome:
-    current = store.get(Keys.order(order.id), consistent=True)
-    if current is None:
-        record = _new_record(store, order, now, cancelled=topic == ORDERS_CANCELLED)
-        if record is None:
-            return OrderOutcome("ignored", order.id)  # no discount code: not the channel's order
-        deals = {d: store.get(Keys.deal(d), consistent=True) or {} for d in record["deals"]}
-        if record["status"] == CREDITED:
-            _take_inventory(record, deals)
-        ops = [store.op_put(record, Attr("PK").not_exists())]
-        ops += _credit_ops(store, record, sign=1 if record["status"] == CREDITED else 0, deals=deals)
-    elif topic == ORDERS_CANCELLED and current["status"] == CREDITED:
-        record = {**current, "status": CANCELLED, "cancelled_at": iso(now)}
-        ops = [
-            store.op_update(
-                Keys.order(order.id), set={"status": CANCELLED, "cancelled_at": iso(now)}, condition=_unchanged(current)
-            ),
-            *_credit_ops(store, record, sign=-1, deals={}),
-        ]
-        deals = {}
+# --- one change to an order -----------------------------------------------------------------
+
+
+def _apply(
+    store: Store,
+    order_id: str,
+    topic: str,
+    event: ShopifyOrder | ShopifyRefund,
+    marker: Item | None,
+    now: datetime,
+) -> OrderOutcome:
+    current = store.get(Keys.order(order_id), consistent=True)
+    if isinstance(event, ShopifyRefund):
+        record = _refunded(current, event, now)
     else:
-        return OrderOutcome("duplicate", order.id)
+        record = _ordered(store, current, event, topic, now)
+    if record is None:
+        no_code = isinstance(event, ShopifyOrder) and not event.lines_by_code()
+        return OrderOutcome("ignored" if no_code else "duplicate", order_id)
+    deals = {d: store.get(Keys.deal(d), consistent=True) or {} for d in record["deals"]}
+    if record["status"] == CREDITED and (current is None or current["status"] != CREDITED):
+        _take_inventory(record, deals)
+    before, after = contribution(current), contribution(record)
+    version = int(current["version"]) if current else 0
+    record["version"] = version + 1
+    ops = [store.op_put(record, Attr("version").eq(version) if current else Attr("PK").not_exists())]
+    ops += _difference_ops(store, before, after, deals)
     if marker is not None:
         ops.insert(0, store.op_put({**marker, "ttl": int((now + DEDUPE_FOR).timestamp())}, Attr("PK").not_exists()))
-    store.transact([op for op in ops if op])
-    logger.info(
-        "order applied", extra={"order_id": order.id, "status": record["status"], "deals": list(record["deals"])}
-    )
-    _end_sold_out(store, record, deals, now)
-    return OrderOutcome(str(record["status"]), order.id, tuple(record["deals"]))
+    store.transact(ops)
+    outcome = REFUNDED if isinstance(event, ShopifyRefund) and record["status"] != PENDING else str(record["status"])
+    logger.info("order applied", extra={"order_id": order_id, "outcome": outcome, "deals": list(record["deals"])})
+    taken = {d: after.claimed.get(d, 0) - before.claimed.get(d, 0) for d in after.claimed}
+    _end_sold_out(store, taken, deals, now)
+    return OrderOutcome(outcome, order_id, tuple(record["deals"]))
 
 
-def _new_record(store: Store, order: ShopifyOrder, now: datetime, *, cancelled: bool) -> Item | None:
+def _ordered(store: Store, current: Item | None, order: ShopifyOrder, topic: str, now: datetime) -> Item | None:
+    """The order item after ``orders/create`` or ``orders/cancelled``; None if nothing changes."""
+    cancelled = topic == ORDERS_CANCELLED
+    if current is not None and current["status"] != PENDING:
+        if cancelled and current["status"] == CREDITED:
+            return {**current, "status": CANCELLED, "cancelled_at": iso(now)}
+        return None  # a duplicate, or an order created after its cancellation arrived
+    facts = _facts(store, order, now)
+    if facts is None:
+        return None  # no discount code: not the channel's order
+    record = {**facts, "status": CANCELLED if cancelled else CREDITED, "refunds": (current or {}).get("refunds", {})}
+    if cancelled:
+        record["cancelled_at"] = iso(now)
+    return record
+
+
+def _refunded(current: Item | None, refund: ShopifyRefund, now: datetime) -> Item | None:
+    refunds = dict((current or {}).get("refunds", {}))
+    if refund.id in refunds:
+        return None
+    refunds[refund.id] = {"amounts": refund.amounts(), "lines": refund.lines(), "recorded_at": iso(now)}
+    if current is not None:
+        return {**current, "refunds": refunds}
+    # The refund beat its order here: keep it until the order comes, then count the order net of it.
+    pending = {"order_id": refund.order_id, "status": PENDING, "deals": {}, "refunds": refunds}
+    return {**Keys.order(refund.order_id), **pending, "ttl": int((now + PENDING_FOR).timestamp())}
+
+
+def _facts(store: Store, order: ShopifyOrder, now: datetime) -> Item | None:
+    """What the order is, for attribution: its total, and each matched deal with the lines it discounted."""
     lines_by_code = dict(list(order.lines_by_code().items())[:MAX_CODES])
     if not lines_by_code:
         return None
     placed_at = order.placed_at(now)
-    lines_by_deal: dict[str, dict[str, int]] = {}
-    codes_by_deal: dict[str, list[str]] = {}
+    deals: dict[str, Item] = {}
     for code, lines in lines_by_code.items():
         deal_id = deal_for_code(store, code, placed_at)
         if deal_id is not None:
-            lines_by_deal.setdefault(deal_id, {}).update({line.id: line.quantity for line in lines})
-            codes_by_deal.setdefault(deal_id, []).append(code)
-    deals = {
-        deal_id: {"codes": codes_by_deal[deal_id], "units": sum(lines.values()), "claimed": 0}
-        for deal_id, lines in lines_by_deal.items()
-    }
-    credited_lines = {line: qty for lines in lines_by_deal.values() for line, qty in lines.items()}
+            credit = deals.setdefault(deal_id, {"codes": [], "lines": {}, "claimed": 0})
+            credit["codes"].append(code)
+            credit["lines"].update({line.id: line.quantity for line in lines})
     return {
         **Keys.order(order.id),
         "order_id": order.id,
         "name": order.name,
-        "status": CANCELLED if cancelled else CREDITED,
         "placed_at": iso(placed_at),
         "recorded_at": iso(now),
         "currency": order.currency_code,
         "total": order.total,
         "codes": sorted(lines_by_code),
         "deals": deals,
-        "units": sum(credited_lines.values()),
     }
 
 
 def _take_inventory(record: Item, deals: dict[str, Item]) -> None:
     """How many of each deal's remaining units this order takes (all it bought, or what is left)."""
     for deal_id, credit in record["deals"].items():
-        deal = deals[deal_id]
+        deal, bought = deals[deal_id], sum(int(q) for q in credit["lines"].values())
         if deal.get("quantity") is None:
-            credit["claimed"] = credit["units"]
+            credit["claimed"] = bought
         else:
-            left = max(0, int(deal["quantity"]) - int(deal.get("sold", 0)))
-            credit["claimed"] = min(int(credit["units"]), left)
+            credit["claimed"] = min(bought, max(0, int(deal["quantity"]) - int(deal.get("sold", 0))))
 
 
-def _credit_ops(store: Store, record: Item, *, sign: int, deals: dict[str, Item]) -> list[dict[str, Any]]:
-    """What an order adds to (sign 1) or takes back from (sign -1) its deals and the channel."""
-    if sign == 0:
-        return []
-    revenue = f"revenue_{record['currency']}"
-    total = Decimal(record["total"]) * sign
-    ops = []
+# --- what an order adds to the counters -----------------------------------------------------
+
+
+@dataclass
+class Contribution:
+    deals: dict[str, Counters] = field(default_factory=dict)
+    claimed: dict[str, int] = field(default_factory=dict)
+    totals: Counters = field(default_factory=dict)
+
+
+def contribution(record: Item | None) -> Contribution:
+    """What one order adds to each deal and to the channel: nothing unless it stands credited;
+    then one order, its units and total, net of its refunds."""
+    if record is None or record["status"] != CREDITED:
+        return Contribution()
+    currency, refunds = str(record["currency"]), record.get("refunds", {}).values()
+    refunded = sum((Decimal(r["amounts"].get(c, 0)) for r in refunds for c in (currency, UNSPECIFIED)), Decimal(0))
+    revenue: Counters = {f"revenue_{currency}": max(Decimal(0), Decimal(record["total"]) - refunded)}
+    returned: Counter[str] = Counter()
+    for r in refunds:
+        returned.update({line: int(q) for line, q in r["lines"].items()})
+
+    def units(lines: dict[str, Any]) -> int:
+        return sum(max(0, int(q) - returned[line]) for line, q in lines.items())
+
+    result = Contribution()
+    every_line: dict[str, Any] = {}
     for deal_id, credit in record["deals"].items():
-        ops.append(
-            store.op_update(
-                Keys.deal_sales(deal_id), add={"orders": sign, "units": int(credit["units"]) * sign, revenue: total}
-            )
-        )
-        claimed = int(credit["claimed"])
-        if claimed:
-            ops.append(_inventory_op(store, deal_id, claimed * sign, deals.get(deal_id)))
-    totals: dict[str, int | Decimal]
+        result.deals[deal_id] = {"orders": 1, "units": units(credit["lines"]), **revenue}
+        result.claimed[deal_id] = int(credit["claimed"])
+        every_line.update(credit["lines"])
     if record["deals"]:
-        totals = {"orders": sign, "units": int(record["units"]) * sign, revenue: total}
+        result.totals = {"orders": 1, "units": units(every_line), **revenue}
     else:
-        totals = {"unattributed_orders": sign, f"unattributed_{revenue}": total}
-    ops.append(store.op_update(Keys.sales_totals(), add=totals))
+        result.totals = {"unattributed_orders": 1, **{f"unattributed_{k}": v for k, v in revenue.items()}}
+    return result
+
+
+def _difference_ops(
+    store: Store, before: Contribution, after: Contribution, deals: dict[str, Item]
+) -> list[dict[str, Any]]:
+    ops = []
+    for deal_id in sorted(set(before.deals) | set(after.deals)):
+        change = _minus(after.deals.get(deal_id, {}), before.deals.get(deal_id, {}))
+        if change:
+            ops.append(store.op_update(Keys.deal_sales(deal_id), add=change))
+        taken = after.claimed.get(deal_id, 0) - before.claimed.get(deal_id, 0)
+        if taken:
+            ops.append(_inventory_op(store, deal_id, taken, deals.get(deal_id)))
+    totals = _minus(after.totals, before.totals)
+    if totals:
+        ops.append(store.op_update(Keys.sales_totals(), add=totals))
     return ops
 
 
+def _minus(after: Counters, before: Counters) -> Counters:
+    names = set(after) | set(before)
+    return {n: after.get(n, 0) - before.get(n, 0) for n in sorted(names) if after.get(n, 0) != before.get(n, 0)}
+
+
 def _inventory_op(store: Store, deal_id: str, units: int, deal: Item | None) -> dict[str, Any]:
-    if units < 0 or deal is None or deal.get("quantity") is None:
+    if units < 0 or not deal or deal.get("quantity") is None:
         return store.op_update(Keys.deal(deal_id), add={"sold": units})
     quantity = int(deal["quantity"])
     # Never past the quantity, whatever other orders took since this one read the deal.
@@ -222,15 +300,11 @@ def _inventory_op(store: Store, deal_id: str, units: int, deal: Item | None) -> 
     )
 
 
-def _unchanged(record: Item) -> Any:
-    return Attr("status").eq(record["status"])
-
-
-def _end_sold_out(store: Store, record: Item, deals: dict[str, Item], now: datetime) -> None:
+def _end_sold_out(store: Store, taken: dict[str, int], deals: dict[str, Item], now: datetime) -> None:
     """The order that took a deal's last unit ends it (the 5-minute sweep catches a crash here)."""
-    for deal_id, credit in record["deals"].items():
+    for deal_id, units in taken.items():
         deal = deals.get(deal_id) or {}
-        if deal.get("quantity") is None or deal.get("status") != RELEASED or not credit["claimed"]:
+        if deal.get("quantity") is None or deal.get("status") != RELEASED or units <= 0:
             continue
-        if int(deal.get("sold", 0)) + int(credit["claimed"]) >= int(deal["quantity"]):
+        if int(deal.get("sold", 0)) + units >= int(deal["quantity"]):
             end_released_deal(store, deal, SOLD_OUT, now)

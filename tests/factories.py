@@ -125,3 +125,43 @@ def shopify_headers(
         "X-Shopify-Topic": topic,
         "X-Shopify-Shop-Domain": "outlet-test.myshopify.com",
     }
+
+
+def shopify_refund(
+    refund_id: int, order_id: int, *, amount: str, lines: dict[int, int] | None = None, currency: str | None = "USD"
+) -> dict[str, Any]:
+    """A ``refunds/create`` payload in the shape of Shopify's REST Refund resource (no captured
+    sample was saved in ../shared/fixtures): ``refund_line_items`` name the order's line items
+    returned (0 and 1, the order fixture's two) and ``transactions`` the money sent back."""
+    order = load_event("shopify/shopify_order_create.json")
+    line_ids = [line["id"] for line in order["line_items"]]
+    return {
+        "id": refund_id,
+        "order_id": order_id,
+        "created_at": "2026-11-26T12:30:00-05:00",
+        "note": "Customer changed their mind",
+        "restock": True,
+        "refund_line_items": [
+            {"id": 100 + n, "line_item_id": line_ids[n], "quantity": quantity, "restock_type": "return"}
+            for n, quantity in (lines or {}).items()
+        ],
+        "transactions": [
+            {
+                "id": 200,
+                "order_id": order_id,
+                "kind": "refund",
+                "status": "success",
+                "amount": amount,
+                "currency": currency,
+            },
+            {
+                "id": 201,
+                "order_id": order_id,
+                "kind": "refund",
+                "status": "failure",
+                "amount": "999.00",
+                "currency": currency,
+            },
+        ],
+        "order_adjustments": [],
+    }

@@ -12,6 +12,8 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from chalicelib.money import CURRENCIES
 
+UNSPECIFIED = "unspecified"  # a refund transaction that names no currency: the order's own
+
 # Shopify ids are 64-bit integers in JSON; outlet keeps ids as strings.
 ShopifyId = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
@@ -48,9 +50,10 @@ class ShopifyOrder(_Payload):
     total_price: Amount | None = None  # older payloads (and Shopify's test notification) carry only this
     created_at: AwareDatetime | None = None
     test: bool = False
-    discount_codes: list[DiscountCode] = []
-    discount_applications: list[DiscountApplication] = []
-    line_items: list[LineItem] = []
+    # Bounded so one order always fits one table item and one transaction.
+    discount_codes: list[DiscountCode] = Field(default=[], max_length=100)
+    discount_applications: list[DiscountApplication] = Field(default=[], max_length=100)
+    line_items: list[LineItem] = Field(default=[], max_length=1000)
 
     @property
     def total(self) -> Decimal:
@@ -89,3 +92,40 @@ class ShopifyOrder(_Payload):
             )
             lines[name] = allocated or tuple(self.line_items)
         return lines
+
+
+class RefundLine(_Payload):
+    line_item_id: ShopifyId
+    quantity: int = Field(ge=0)
+
+
+class RefundTransaction(_Payload):
+    kind: str
+    status: str | None = None
+    amount: Amount
+    currency: str | None = None
+
+
+class ShopifyRefund(_Payload):
+    """A ``refunds/create`` payload: Shopify's Refund resource (money back, lines returned)."""
+
+    id: ShopifyId = Field(pattern=r"^[0-9]{1,20}$")
+    order_id: ShopifyId = Field(pattern=r"^[0-9]{1,20}$")
+    refund_line_items: list[RefundLine] = Field(default=[], max_length=1000)
+    transactions: list[RefundTransaction] = Field(default=[], max_length=100)
+
+    def amounts(self) -> dict[str, Decimal]:
+        """Money that went back by currency (successful ``refund`` transactions); ``UNSPECIFIED``
+        when a transaction names none, which is the order's own currency."""
+        back: dict[str, Decimal] = {}
+        for t in self.transactions:
+            if t.kind == "refund" and t.status in (None, "success"):
+                currency = t.currency.upper() if t.currency else UNSPECIFIED
+                back[currency] = back.get(currency, Decimal(0)) + t.amount
+        return back
+
+    def lines(self) -> dict[str, int]:
+        returned: dict[str, int] = {}
+        for line in self.refund_line_items:
+            returned[line.line_item_id] = returned.get(line.line_item_id, 0) + line.quantity
+        return returned

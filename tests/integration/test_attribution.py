@@ -23,7 +23,7 @@ from chalicelib.sales import OrderOutcome, receive_order_delivery
 from chalicelib.shopify.webhooks import sign
 from chalicelib.store import Keys, Store
 from tests.conftest import FakeClock
-from tests.factories import SHOPIFY_SECRET, shopify_headers, shopify_order
+from tests.factories import SHOPIFY_SECRET, shopify_headers, shopify_order, shopify_refund
 from tests.fakes import Crash, CrashingStore
 
 
@@ -49,7 +49,7 @@ def released(store: Store, clock: FakeClock, code: str, **overrides: Any) -> str
 def deliver(
     store: Store,
     clock: FakeClock,
-    order: dict[str, Any],
+    order: dict[str, Any],  # or a refund
     webhook_id: str,
     topic: str = "orders/create",
     secret: str = SHOPIFY_SECRET,
@@ -249,3 +249,32 @@ def test_shopify_test_orders_are_left_out_unless_asked_for(store: Store, clock: 
     order = {**shopify_order(5, codes=("TESTING",)), "test": True}
     assert deliver(store, clock, order, "w-5").outcome == "ignored"
     assert "orders" not in sales(store, deal_id)
+
+
+def test_a_refund_takes_back_its_money_and_units_once(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "BACK", quantity=10)
+    deliver(store, clock, shopify_order(90, codes=("BACK",), total="600.00", quantities=(2, 1)), "w-order")
+    refund = shopify_refund(501, 90, amount="200.00", lines={0: 1})
+    assert deliver(store, clock, refund, "w-refund", topic="refunds/create").outcome == "refunded"
+    assert deliver(store, clock, refund, "w-refund", topic="refunds/create").outcome == "duplicate"
+    assert deliver(store, clock, refund, "w-refund-again", topic="refunds/create").outcome == "duplicate"
+    row = sales(store, deal_id)
+    assert (row["orders"], row["units"], row["revenue_USD"]) == (1, 2, Decimal("400"))  # the failed one is not money
+    assert (totals(store)["units"], totals(store)["revenue_USD"]) == (2, Decimal("400"))
+    assert get_deal(store, deal_id)["sold"] == 3  # a refund does not put units back in the deal's count
+    # A later cancellation takes back what is left, no more
+    deliver(
+        store, clock, shopify_order(90, codes=("BACK",), total="600.00", quantities=(2, 1)), "w-c", "orders/cancelled"
+    )
+    row = sales(store, deal_id)
+    assert (row["orders"], row["units"], row["revenue_USD"]) == (0, 0, Decimal("0"))
+
+
+def test_a_refund_that_arrives_before_its_order_is_netted_when_the_order_comes(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "LATE")
+    refund = shopify_refund(502, 91, amount="100.00", lines={1: 1}, currency=None)
+    assert deliver(store, clock, refund, "w-refund", topic="refunds/create").outcome == "pending"
+    assert "orders" not in sales(store, deal_id)
+    deliver(store, clock, shopify_order(91, codes=("LATE",), total="500.00", quantities=(1, 1)), "w-order")
+    row = sales(store, deal_id)
+    assert (row["orders"], row["units"], row["revenue_USD"]) == (1, 1, Decimal("400"))

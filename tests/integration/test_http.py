@@ -104,6 +104,9 @@ def test_chalice_errors_come_in_the_contract_shape(api: Any, admin: dict[str, st
             "/alerts",
             "/channel",
             "/webhooks/x",
+            "/webhooks/shopify/orders",
+            "/r/SAVE20",
+            "/reports/summary",
         ]
     ),
     query=st.dictionaries(
@@ -127,3 +130,41 @@ def test_nothing_a_caller_sends_produces_a_500(
     assert response.status_code < 500, (method, url, response.body)
     if response.status_code >= 400:
         assert set(body(response)["error"]) == {"code", "message", "fields"}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+ORDER_FIELDS = [
+    "id",
+    "order_id",
+    "currency",
+    "current_total_price",
+    "total_price",
+    "created_at",
+    "test",
+    "discount_codes",
+    "discount_applications",
+    "line_items",
+    "refund_line_items",
+    "transactions",
+]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    topic=st.sampled_from(["orders/create", "orders/cancelled", "refunds/create", "orders/paid", "", "\u00e9"]),
+    changes=st.dictionaries(st.sampled_from(ORDER_FIELDS), JSON, max_size=3),
+    webhook_id=st.text(max_size=300),
+)
+def test_no_signed_shopify_body_produces_a_500(api: Any, topic: str, changes: dict[str, Any], webhook_id: str) -> None:
+    from tests.factories import shopify_headers, shopify_order
+
+    payload = {**shopify_order(7, codes=("SAVE20",)), **changes}
+    raw = json.dumps(payload).encode()
+    headers = shopify_headers(raw, webhook_id="w", topic=topic)
+    headers["X-Shopify-Webhook-Id"] = webhook_id.encode("ascii", "ignore").decode() or "w"
+    response = api.http.post("/webhooks/shopify/orders", body=raw, headers=headers)
+    assert response.status_code < 500, (payload, response.body)
