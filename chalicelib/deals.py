@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -31,6 +32,7 @@ STATUSES = (SCHEDULED, RELEASING, RELEASED, EXPIRED, SOLD_OUT, CANCELLED, FAILED
 LIVE = frozenset({SCHEDULED, RELEASING, RELEASED})
 
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")  # a coupon code, as stores allow them
 
 
 class DealFields(BaseModel):
@@ -42,7 +44,7 @@ class DealFields(BaseModel):
     price: Money
     list_price: Money
     currency: str
-    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
+    code: str = Field(pattern=CODE_PATTERN.pattern)
     url: HttpUrl | None = None  # pydantic's HttpUrl takes http and https only
     quantity: int | None = Field(default=None, ge=1, le=10_000_000)
     release_at: AwareDatetime

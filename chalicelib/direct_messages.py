@@ -92,7 +92,7 @@ def send_dm(
         charge_op(store, fees.dm, "dms", now),
     ]
     if deal_id is not None:  # what a deal's alerts cost, for its revenue per fee dollar
-        recorded.append(store.op_update(Keys.deal_sales(deal_id), add={"fees_usd": fees.dm}))
+        recorded.append(store.op_update(Keys.deal_fees(deal_id), add={"usd": fees.dm}))
     store.transact(recorded)
     logger.info("dm sent", extra={"key": key, "deal_id": deal_id})
     return True

@@ -133,7 +133,7 @@ def _reply(store: Store, publisher: Publisher, fees: FeeSchedule, pending: Item,
             store.op_delete(Keys.followup(deal_id)),
             store.op_update(Keys.deal(deal_id), set={"followup_post_id": published.id}),
             charge_op(store, fees.for_post(text), "posts", now),
-            store.op_update(Keys.deal_sales(deal_id), add={"fees_usd": fees.for_post(text)}),
+            store.op_update(Keys.deal_fees(deal_id), add={"usd": fees.for_post(text)}),
         ]
     )
     return True

@@ -101,7 +101,7 @@ def json_body(request: Request) -> Any:
         raise BadRequest("a JSON body is required")
     try:
         return json.loads(raw, parse_float=Decimal)  # money stays exact: 19.99 is Decimal("19.99")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
 
 

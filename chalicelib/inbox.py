@@ -7,20 +7,28 @@ and changes nothing; events for another account, and events we do not use, are a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from chalicelib.channel import record_revocation
 from chalicelib.community import record_follow_change
-from chalicelib.errors import BadRequest, Unauthorized
+from chalicelib.errors import BadRequest, Conflict, Unauthorized
 from chalicelib.feedback import SpikePolicy, erase_post, record_feedback
 from chalicelib.keywords import all_rules
 from chalicelib.observability import logger
 from chalicelib.sentiment import Classifier
-from chalicelib.store import Item, Store
+from chalicelib.store import Item, Store, TransactionConflict
 from chalicelib.subscribers import Enqueue, handle_direct_message
-from chalicelib.x.events import DirectMessage, FollowChange, Interaction, MalformedPayload, PostDeleted, parse_delivery
+from chalicelib.x.events import (
+    DirectMessage,
+    FollowChange,
+    Interaction,
+    MalformedPayload,
+    PostDeleted,
+    XEvent,
+    parse_delivery,
+)
 from chalicelib.x.webhooks import signature_is_valid
 
 
@@ -41,7 +49,7 @@ def receive_x_delivery(
         raise Unauthorized("missing or invalid x-twitter-webhooks-signature")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
     try:
         delivery = parse_delivery(payload, received_at=now)
@@ -51,9 +59,26 @@ def receive_x_delivery(
         logger.info("delivery for another account ignored", extra={"events": len(delivery.events)})
         return {"applied": 0, "duplicates": 0, "ignored": len(delivery.events) + delivery.unused}
 
-    tally = {"applied": 0, "duplicates": 0, "ignored": delivery.unused}
+    try:
+        return _apply(store, delivery.events, delivery.unused, account_id, enqueue, classifier, spikes, notify)
+    except TransactionConflict:
+        # Events applied so far stay applied (each is idempotent); X's redelivery finishes the rest.
+        raise Conflict("the delivery met concurrent writes; redeliver it") from None
+
+
+def _apply(
+    store: Store,
+    events: Sequence[XEvent],
+    unused: int,
+    account_id: str,
+    enqueue: Enqueue,
+    classifier: Classifier,
+    spikes: SpikePolicy | None,
+    notify: Callable[[Item], None] | None,
+) -> dict[str, Any]:
+    tally = {"applied": 0, "duplicates": 0, "ignored": unused}
     rules: list[Item] | None = None  # keyword rules: read once, and only if there is text to match
-    for event in delivery.events:
+    for event in events:
         if isinstance(event, FollowChange):
             outcome = record_follow_change(store, event)
             applied = outcome.applied

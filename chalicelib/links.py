@@ -8,18 +8,21 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from botocore.exceptions import ClientError
+
+from chalicelib.deals import CODE_PATTERN
 from chalicelib.errors import NotFound
-from chalicelib.store import Item, Keys, Store
+from chalicelib.observability import logger
+from chalicelib.store import Item, Keys, Store, StoreError
 
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")  # as DealFields.code
 _CRAWLER = re.compile(r"bot\b|crawler|spider|facebookexternalhit|whatsapp|embedly|preview", re.IGNORECASE)
 
 
 def latest_release(store: Store, code: str) -> Item | None:
     """The latest release of a deal whose post carried ``code`` (``deal_id``, ``url``, ``post_id``),
     live or ended; None if none went out yet, so a guessed code never reveals an upcoming deal."""
-    if not _CODE.match(code):
+    if not CODE_PATTERN.match(code):
         return None
     found = store.query(Keys.code(code), sk_prefix=Keys.CODE_RELEASED, newest_first=True, limit=1).items
     return found[0] if found else None
@@ -47,5 +50,8 @@ def follow_link(store: Store, code: str, user_agent: str | None) -> str:
     if not release.get("url"):
         raise NotFound(f"the deal with the code {code!r} has no link")
     counter = "crawler_clicks" if is_crawler(user_agent) else "clicks"
-    store.update(Keys.deal_sales(str(release["deal_id"])), add={counter: 1})
+    try:
+        store.update(Keys.deal_clicks(str(release["deal_id"])), add={counter: 1})
+    except (StoreError, ClientError) as exc:  # a throttled count must not cost the visitor the page
+        logger.warning("click not counted", extra={"deal_id": release["deal_id"], "error": type(exc).__name__})
     return tracked_url(release)

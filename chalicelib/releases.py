@@ -226,7 +226,7 @@ class _Run:
                             "post_id": published.id,
                         }
                     ),
-                    self.store.op_update(Keys.deal_sales(deal_id), add={"fees_usd": fee}),
+                    self.store.op_update(Keys.deal_fees(deal_id), add={"usd": fee}),
                 ]
             )
         except ConditionFailed:

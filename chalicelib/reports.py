@@ -13,6 +13,7 @@ from chalicelib.community import community_summary
 from chalicelib.deals import EXPIRED, RELEASED, SOLD_OUT
 from chalicelib.feedback import LABELS
 from chalicelib.fees import spent_ever
+from chalicelib.sales import channel_sales
 from chalicelib.store import GSI1, Item, Keys, Store
 
 WENT_OUT = (RELEASED, SOLD_OUT, EXPIRED)  # the deals whose post was published
@@ -23,7 +24,7 @@ CENTS, MILLS, RATIO = Decimal("0.01"), Decimal("0.001"), Decimal("0.0001")
 def channel_summary(store: Store, now: datetime) -> dict[str, Any]:
     community = community_summary(store, now)
     channel = store.get(Keys.channel_totals()) or {}
-    sales = store.get(Keys.sales_totals()) or {}
+    sales = channel_sales(store)
     feeling = store.get(Keys.feedback_totals()) or {}
     rows = deal_rows(store)
     clicks = sum(row["clicks"] for row in rows)
@@ -47,31 +48,34 @@ def channel_summary(store: Store, now: datetime) -> dict[str, Any]:
     }
 
 
+_COUNTERS = (Keys.deal_sales, Keys.deal_clicks, Keys.deal_fees, Keys.deal_feedback)
+
+
 def deal_rows(store: Store) -> list[Item]:
-    """One row per deal that went out, newest release first."""
+    """One row per deal whose post went out, newest release first."""
     deals: list[Item] = []
     for status in WENT_OUT:
         cursor = None
         while True:
             page = store.query(Keys.deals_by_status(status), index=GSI1, limit=100, cursor=cursor)
-            deals.extend(page.items)
+            deals.extend(d for d in page.items if d.get("released_at"))  # not those closed unposted
             cursor = page.next
             if cursor is None:
                 break
-    keys = [key for d in deals for key in (Keys.deal_sales(str(d["id"])), Keys.deal_feedback(str(d["id"])))]
+    keys = [key(str(d["id"])) for d in deals for key in _COUNTERS]
     found = {(item["PK"], item["SK"]): item for item in store.batch_get(keys)}
 
     def counters(key: Mapping[str, str]) -> Item:
         return found.get((key["PK"], key["SK"]), {})
 
-    rows = [_row(d, counters(Keys.deal_sales(str(d["id"]))), counters(Keys.deal_feedback(str(d["id"])))) for d in deals]
-    return sorted(rows, key=lambda row: str(row["released_at"] or ""), reverse=True)
+    rows = [_row(d, *(counters(key(str(d["id"]))) for key in _COUNTERS)) for d in deals]
+    return sorted(rows, key=lambda row: str(row["released_at"]), reverse=True)
 
 
-def _row(deal: Item, sales: Item, feedback: Item) -> Item:
-    orders, clicks = int(sales.get("orders", 0)), int(sales.get("clicks", 0))
+def _row(deal: Item, sales: Item, clicked: Item, paid: Item, feedback: Item) -> Item:
+    orders, clicks = int(sales.get("orders", 0)), int(clicked.get("clicks", 0))
     revenue = {currency: Decimal(amount) for currency, amount in by_currency(sales, REVENUE).items()}
-    fees = Decimal(sales.get("fees_usd", 0))
+    fees = Decimal(paid.get("usd", 0))
     return {
         "id": deal["id"],
         "title": deal["title"],
@@ -82,7 +86,7 @@ def _row(deal: Item, sales: Item, feedback: Item) -> Item:
         "quantity": None if deal.get("quantity") is None else int(deal["quantity"]),
         "sold": int(deal.get("sold", 0)),
         "clicks": clicks,
-        "crawler_clicks": int(sales.get("crawler_clicks", 0)),
+        "crawler_clicks": int(clicked.get("crawler_clicks", 0)),
         "orders": orders,
         "units": int(sales.get("units", 0)),
         "revenue": {currency: f"{amount:.2f}" for currency, amount in revenue.items()},

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,19 +31,21 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from pydantic import ValidationError
 
-from chalicelib.deals import RELEASED, SOLD_OUT
+from chalicelib.deals import CODE_PATTERN, RELEASED, SOLD_OUT
 from chalicelib.errors import BadRequest, Conflict, Unauthorized
 from chalicelib.followups import end_released_deal
 from chalicelib.http import field_errors
+from chalicelib.money import CENT
 from chalicelib.observability import logger
 from chalicelib.shopify.orders import UNSPECIFIED, ShopifyOrder, ShopifyRefund
 from chalicelib.shopify.webhooks import hmac_is_valid
-from chalicelib.store import ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store import ConditionFailed, Item, Keys, Store, TransactionConflict, iso
 
 ORDERS_CREATE, ORDERS_CANCELLED, REFUNDS_CREATE = "orders/create", "orders/cancelled", "refunds/create"
 TOPICS = (ORDERS_CREATE, ORDERS_CANCELLED, REFUNDS_CREATE)
 PENDING, CREDITED, CANCELLED, REFUNDED = "pending", "credited", "cancelled", "refunded"
 MAX_CODES = 20  # a transaction holds 100 operations: 3 for the order, 2 per deal
+MAX_RECORD_BYTES = 300_000  # an item holds 400 KB
 ATTEMPTS = 5
 DEDUPE_FOR = timedelta(days=7)  # Shopify retries a delivery up to 8 times over 4 hours
 PENDING_FOR = timedelta(days=30)  # a refund whose order never comes (one with no code) is dropped
@@ -83,12 +87,14 @@ def receive_order_delivery(
     # The delivery's marker is written with the change it makes: a redelivery finds the order
     # already moved on (one read), and two copies racing cannot both apply.
     marker = Keys.dedupe("shopify", _short(webhook_id.strip())) if webhook_id and webhook_id.strip() else None
-    for _ in range(ATTEMPTS):  # another change to the same order or deal won the race: read again
+    for attempt in range(ATTEMPTS):  # another change to the same order or deal won the race: read again
         try:
             return _apply(store, order_id, topic, event, marker, now)
         except ConditionFailed as exc:
             if marker is not None and exc.index == 0:
                 return OrderOutcome("duplicate", order_id)  # the same delivery, applied concurrently
+        except TransactionConflict:  # a concurrent transaction held an item this one writes
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
     raise Conflict("the order kept changing while it was recorded; Shopify's redelivery will apply it")
 
 
@@ -100,7 +106,7 @@ def _short(webhook_id: str) -> str:
 def _read(body: bytes, model: type[ShopifyOrder] | type[ShopifyRefund]) -> ShopifyOrder | ShopifyRefund:
     try:
         payload = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
     try:
         event = model.model_validate(payload)
@@ -125,6 +131,16 @@ def deal_for_code(store: Store, code: str, at: datetime) -> str | None:
         return str(live["deal_id"])
     latest = store.query(partition, sk_prefix=Keys.CODE_RELEASED, newest_first=True, limit=1).items
     return str(latest[0]["deal_id"]) if latest else None
+
+
+def channel_sales(store: Store) -> Counters:
+    """The channel's totals: the sum of the shards (one BatchGetItem)."""
+    totals: Counters = {}
+    for shard in store.batch_get(Keys.sales_totals(n) for n in range(Keys.SALES_SHARDS)):
+        for name, value in shard.items():
+            if name not in ("PK", "SK"):
+                totals[name] = totals.get(name, 0) + value
+    return totals
 
 
 # --- one change to an order -----------------------------------------------------------------
@@ -152,15 +168,17 @@ def _apply(
     before, after = contribution(current), contribution(record)
     version = int(current["version"]) if current else 0
     record["version"] = version + 1
-    ops = [store.op_put(record, Attr("version").eq(version) if current else Attr("PK").not_exists())]
-    ops += _difference_ops(store, before, after, deals)
+    if len(json.dumps(record, default=str)) > MAX_RECORD_BYTES:
+        raise BadRequest(f"order {order_id} holds more lines or refunds than outlet records")
+    ops = [store.op_put(record, Attr("version").eq(version) if current else store.absent_condition())]
+    ops += _difference_ops(store, before, after, deals, shard=int(order_id) % Keys.SALES_SHARDS)
     if marker is not None:
         ops.insert(0, store.op_put({**marker, "ttl": int((now + DEDUPE_FOR).timestamp())}, Attr("PK").not_exists()))
     store.transact(ops)
+    taken = {d: after.claimed.get(d, 0) - before.claimed.get(d, 0) for d in after.claimed}
+    _end_sold_out(store, taken, now)
     outcome = REFUNDED if isinstance(event, ShopifyRefund) and record["status"] != PENDING else str(record["status"])
     logger.info("order applied", extra={"order_id": order_id, "outcome": outcome, "deals": list(record["deals"])})
-    taken = {d: after.claimed.get(d, 0) - before.claimed.get(d, 0) for d in after.claimed}
-    _end_sold_out(store, taken, deals, now)
     return OrderOutcome(outcome, order_id, tuple(record["deals"]))
 
 
@@ -200,7 +218,7 @@ def _facts(store: Store, order: ShopifyOrder, now: datetime) -> Item | None:
     placed_at = order.placed_at(now)
     deals: dict[str, Item] = {}
     for code, lines in lines_by_code.items():
-        deal_id = deal_for_code(store, code, placed_at)
+        deal_id = deal_for_code(store, code, placed_at) if CODE_PATTERN.match(code) else None
         if deal_id is not None:
             credit = deals.setdefault(deal_id, {"codes": [], "lines": {}, "claimed": 0})
             credit["codes"].append(code)
@@ -213,9 +231,18 @@ def _facts(store: Store, order: ShopifyOrder, now: datetime) -> Item | None:
         "recorded_at": iso(now),
         "currency": order.currency_code,
         "total": order.total,
-        "codes": sorted(lines_by_code),
+        "codes": sorted(code[:64] for code in lines_by_code),
         "deals": deals,
+        **_presentment(order),
     }
+
+
+def _presentment(order: ShopifyOrder) -> Item:
+    """The customer's currency and its rate to the shop's, when they differ: refunds may come in it."""
+    presentment, rate = (order.presentment_currency or "").upper(), order.shop_per_presentment()
+    if not presentment or presentment == order.currency_code or rate is None:
+        return {}
+    return {"presentment_currency": presentment, "shop_per_presentment": rate}
 
 
 def _take_inventory(record: Item, deals: dict[str, Item]) -> None:
@@ -245,6 +272,9 @@ def contribution(record: Item | None) -> Contribution:
         return Contribution()
     currency, refunds = str(record["currency"]), record.get("refunds", {}).values()
     refunded = sum((Decimal(r["amounts"].get(c, 0)) for r in refunds for c in (currency, UNSPECIFIED)), Decimal(0))
+    if record.get("presentment_currency"):  # money sent back in the customer's currency, in the shop's
+        rate, theirs = Decimal(record["shop_per_presentment"]), str(record["presentment_currency"])
+        refunded += sum((Decimal(r["amounts"].get(theirs, 0)) * rate for r in refunds), Decimal(0)).quantize(CENT)
     revenue: Counters = {f"revenue_{currency}": max(Decimal(0), Decimal(record["total"]) - refunded)}
     returned: Counter[str] = Counter()
     for r in refunds:
@@ -267,7 +297,7 @@ def contribution(record: Item | None) -> Contribution:
 
 
 def _difference_ops(
-    store: Store, before: Contribution, after: Contribution, deals: dict[str, Item]
+    store: Store, before: Contribution, after: Contribution, deals: dict[str, Item], shard: int
 ) -> list[dict[str, Any]]:
     ops = []
     for deal_id in sorted(set(before.deals) | set(after.deals)):
@@ -279,7 +309,7 @@ def _difference_ops(
             ops.append(_inventory_op(store, deal_id, taken, deals.get(deal_id)))
     totals = _minus(after.totals, before.totals)
     if totals:
-        ops.append(store.op_update(Keys.sales_totals(), add=totals))
+        ops.append(store.op_update(Keys.sales_totals(shard), add=totals))
     return ops
 
 
@@ -300,11 +330,13 @@ def _inventory_op(store: Store, deal_id: str, units: int, deal: Item | None) -> 
     )
 
 
-def _end_sold_out(store: Store, taken: dict[str, int], deals: dict[str, Item], now: datetime) -> None:
-    """The order that took a deal's last unit ends it (the 5-minute sweep catches a crash here)."""
+def _end_sold_out(store: Store, taken: dict[str, int], now: datetime) -> None:
+    """An order that took units ends the deal if none are left, read after its write, so two
+    orders taking the last units together still end it (the 5-minute sweep catches a crash here)."""
     for deal_id, units in taken.items():
-        deal = deals.get(deal_id) or {}
-        if deal.get("quantity") is None or deal.get("status") != RELEASED or units <= 0:
+        if units <= 0:
             continue
-        if int(deal.get("sold", 0)) + units >= int(deal["quantity"]):
+        deal = store.get(Keys.deal(deal_id), consistent=True) or {}
+        quantity = deal.get("quantity")
+        if quantity is not None and deal.get("status") == RELEASED and int(deal.get("sold", 0)) >= int(quantity):
             end_released_deal(store, deal, SOLD_OUT, now)

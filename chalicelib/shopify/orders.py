@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from chalicelib.money import CURRENCIES
 
@@ -23,33 +23,57 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class Money(_Payload):
+    amount: Amount
+    currency_code: str
+
+
+class PriceSet(_Payload):
+    shop_money: Money
+    presentment_money: Money
+
+
 class DiscountCode(_Payload):
     code: str = Field(min_length=1, max_length=255)
 
 
 class DiscountApplication(_Payload):
     type: str
-    code: str | None = None  # only ``discount_code`` applications carry one
+    code: str | None = Field(default=None, max_length=255)  # only ``discount_code`` applications carry one
 
 
 class DiscountAllocation(_Payload):
     discount_application_index: int | None = None
 
 
+ID_PATTERN = r"^[0-9]{1,20}$"
+Quantity = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
 class LineItem(_Payload):
-    id: ShopifyId
-    quantity: int = Field(ge=0)
+    id: ShopifyId = Field(pattern=ID_PATTERN)
+    quantity: Quantity
     discount_allocations: list[DiscountAllocation] = []
 
 
 class ShopifyOrder(_Payload):
-    id: ShopifyId = Field(pattern=r"^[0-9]{1,20}$")
-    name: str | None = None  # the shop's order name, "#1001"
+    id: ShopifyId = Field(pattern=ID_PATTERN)
+    name: str | None = Field(default=None, max_length=100)  # the shop's order name, "#1001"
     currency: str
+    presentment_currency: str | None = None  # the customer's, when the shop sells in several
+    total_price_set: PriceSet | None = None
     current_total_price: Amount | None = None  # current API versions
     total_price: Amount | None = None  # older payloads (and Shopify's test notification) carry only this
     created_at: AwareDatetime | None = None
     test: bool = False
+
+    @field_validator("created_at")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not 2000 <= value.year <= 2100:
+            raise ValueError("not a plausible order time")
+        return value
+
     # Bounded so one order always fits one table item and one transaction.
     discount_codes: list[DiscountCode] = Field(default=[], max_length=100)
     discount_applications: list[DiscountApplication] = Field(default=[], max_length=100)
@@ -68,6 +92,14 @@ class ShopifyOrder(_Payload):
 
     def placed_at(self, received_at: datetime) -> datetime:
         return self.created_at or received_at
+
+    def shop_per_presentment(self) -> Decimal | None:
+        """Shop money per unit of the customer's currency for this order (from ``total_price_set``),
+        so a refund in the customer's currency can be taken back in the shop's."""
+        prices = self.total_price_set
+        if prices is None or not prices.presentment_money.amount:
+            return None
+        return prices.shop_money.amount / prices.presentment_money.amount
 
     def lines_by_code(self) -> dict[str, tuple[LineItem, ...]]:
         """Each discount code the order used (upper-cased) and the line items it discounted.
@@ -95,8 +127,8 @@ class ShopifyOrder(_Payload):
 
 
 class RefundLine(_Payload):
-    line_item_id: ShopifyId
-    quantity: int = Field(ge=0)
+    line_item_id: ShopifyId = Field(pattern=ID_PATTERN)
+    quantity: Quantity
 
 
 class RefundTransaction(_Payload):
@@ -109,8 +141,8 @@ class RefundTransaction(_Payload):
 class ShopifyRefund(_Payload):
     """A ``refunds/create`` payload: Shopify's Refund resource (money back, lines returned)."""
 
-    id: ShopifyId = Field(pattern=r"^[0-9]{1,20}$")
-    order_id: ShopifyId = Field(pattern=r"^[0-9]{1,20}$")
+    id: ShopifyId = Field(pattern=ID_PATTERN)
+    order_id: ShopifyId = Field(pattern=ID_PATTERN)
     refund_line_items: list[RefundLine] = Field(default=[], max_length=1000)
     transactions: list[RefundTransaction] = Field(default=[], max_length=100)
 

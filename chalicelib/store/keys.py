@@ -135,15 +135,28 @@ class Keys:
     CODE_RELEASED = "RELEASED#"
 
     # --- attribution: what the channel sold ---
+    # A deal's figures live in three items so writers never contend: orders change ``SALES`` in
+    # transactions, clicks change ``CLICKS`` with plain ADDs, publishing changes ``FEES``.
     @staticmethod
     def deal_sales(deal_id: str) -> Key:
-        """A deal's attribution: clicks, orders, units, revenue by currency, X fees it cost."""
+        """A deal's attribution: orders, units, revenue by currency."""
         return {"PK": f"DEAL#{deal_id}", "SK": "SALES"}
 
     @staticmethod
-    def sales_totals() -> Key:
-        """The channel's orders, units and revenue, each order counted once."""
-        return {"PK": "SALES", "SK": "TOTALS"}
+    def deal_clicks(deal_id: str) -> Key:
+        return {"PK": f"DEAL#{deal_id}", "SK": "CLICKS"}
+
+    @staticmethod
+    def deal_fees(deal_id: str) -> Key:
+        """What publishing a deal cost in X fees: its post, its alerts, its follow-up."""
+        return {"PK": f"DEAL#{deal_id}", "SK": "FEES"}
+
+    SALES_SHARDS = 10  # every order transaction writes one; ten spread the contention
+
+    @staticmethod
+    def sales_totals(shard: int) -> Key:
+        """One shard of the channel's orders, units and revenue (each order counted once, in one shard)."""
+        return {"PK": "SALES", "SK": f"TOTALS#{shard}"}
 
     @staticmethod
     def order(order_id: str) -> Key:

@@ -19,9 +19,9 @@ from chalicelib.fees import FeeSchedule
 from chalicelib.followups import sweep_ended_deals
 from chalicelib.publishing import OutboxPublisher
 from chalicelib.releases import ReleasePolicy, release_due_deals
-from chalicelib.sales import OrderOutcome, receive_order_delivery
+from chalicelib.sales import OrderOutcome, channel_sales, receive_order_delivery
 from chalicelib.shopify.webhooks import sign
-from chalicelib.store import Keys, Store
+from chalicelib.store import Keys, Store, TransactionConflict
 from tests.conftest import FakeClock
 from tests.factories import SHOPIFY_SECRET, shopify_headers, shopify_order, shopify_refund
 from tests.fakes import Crash, CrashingStore
@@ -73,7 +73,7 @@ def sales(store: Store, deal_id: str) -> dict[str, Any]:
 
 
 def totals(store: Store) -> dict[str, Any]:
-    return store.get(Keys.sales_totals()) or {}
+    return channel_sales(store)
 
 
 def test_the_signature_is_base64_hmac_sha256_of_the_raw_body() -> None:
@@ -278,3 +278,104 @@ def test_a_refund_that_arrives_before_its_order_is_netted_when_the_order_comes(s
     deliver(store, clock, shopify_order(91, codes=("LATE",), total="500.00", quantities=(1, 1)), "w-order")
     row = sales(store, deal_id)
     assert (row["orders"], row["units"], row["revenue_USD"]) == (1, 1, Decimal("400"))
+
+
+def test_two_orders_that_take_the_last_units_together_end_the_deal(store: Store, clock: FakeClock) -> None:
+    # Given 3 units: this order reads the deal with none sold and takes 2, while a rival takes 1 first
+    deal_id = released(store, clock, "PAIR", quantity=3)
+    rival = shopify_order(2, codes=("PAIR",), quantities=(1, 0))
+    racing = RacingStore(store, lambda: deliver(store, clock, rival, "w-2"))
+    deliver(racing, clock, shopify_order(1, codes=("PAIR",), quantities=(1, 1)), "w-1")
+    # Then the deal is sold out at once, read after the write rather than before it
+    deal = get_deal(store, deal_id)
+    assert (deal["sold"], deal["status"]) == (3, "sold_out")
+
+
+def test_the_same_delivery_applied_concurrently_counts_once(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "TWIN")
+    order = shopify_order(3, codes=("TWIN",))
+    racing = RacingStore(store, lambda: deliver(store, clock, order, "w-same"))
+    assert deliver(racing, clock, order, "w-same").outcome == "duplicate"  # the webhook id's marker
+    assert sales(store, deal_id)["orders"] == 1
+
+
+class ConflictOnce(Store):
+    """A store whose first transaction meets another one on the same item (TransactionConflict)."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner.table_name, inner._client, clock=inner._clock)
+        self.conflicts = 1
+
+    def transact(self, ops: Any, *, token: str | None = None) -> None:
+        if self.conflicts:
+            self.conflicts -= 1
+            raise TransactionConflict("another transaction holds SALES#TOTALS")
+        super().transact(ops, token=token)
+
+
+def test_a_transaction_conflict_is_retried(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "RETRY")
+    assert deliver(ConflictOnce(store), clock, shopify_order(4, codes=("RETRY",)), "w-4").outcome == "credited"
+    assert sales(store, deal_id)["orders"] == 1
+
+
+def test_a_refund_in_the_customers_currency_is_taken_back_in_the_shops(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "ABROAD")
+    order = shopify_order(5, codes=("ABROAD",), total="110.00")
+    order["presentment_currency"] = "EUR"
+    order["total_price_set"] = {
+        "shop_money": {"amount": "110.00", "currency_code": "USD"},
+        "presentment_money": {"amount": "100.00", "currency_code": "EUR"},
+    }
+    deliver(store, clock, order, "w-5")
+    deliver(store, clock, shopify_refund(505, 5, amount="50.00", currency="EUR"), "w-r", topic="refunds/create")
+    assert sales(store, deal_id)["revenue_USD"] == Decimal("55.00")
+
+
+def test_a_pending_refund_past_its_ttl_does_not_block_its_order(store: Store, clock: FakeClock) -> None:
+    deal_id = released(store, clock, "STALE")
+    deliver(store, clock, shopify_refund(506, 6, amount="10.00"), "w-r", topic="refunds/create")
+    clock.advance(days=31)  # DynamoDB may keep an expired item for days: it must not count
+    assert deliver(store, clock, shopify_order(6, codes=("STALE",), total="90.00"), "w-6").outcome == "credited"
+    assert sales(store, deal_id)["revenue_USD"] == Decimal("90")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"created_at": "0001-01-01T00:00:00+05:00"},
+        {"created_at": "9999-12-31T23:59:59-05:00"},
+        {"line_items": [{"id": 1, "quantity": 10**39}]},
+        {"line_items": [{"id": "", "quantity": 1}]},
+        {"line_items": [{"id": "x" * 500_000, "quantity": 1}]},
+        {"discount_applications": [{"type": "discount_code", "code": "C" * 3000}]},
+    ],
+)
+def test_implausible_orders_are_refused_and_write_nothing(
+    store: Store, clock: FakeClock, change: dict[str, Any]
+) -> None:
+    with pytest.raises(BadRequest):
+        deliver(store, clock, {**shopify_order(7, codes=("ANY",)), **change}, "w-7")
+    assert store.get(Keys.order("7")) is None
+
+
+def test_codes_that_no_deal_could_have_are_unattributed_without_a_lookup(store: Store, clock: FakeClock) -> None:
+    order = {**shopify_order(8), "discount_codes": [{"code": "SUMMER SALE 50% OFF!", "amount": "5.00"}]}
+    assert deliver(store, clock, order, "w-8").outcome == "credited"
+    assert channel_sales(store)["unattributed_orders"] == 1
+
+
+def test_a_deeply_nested_body_is_a_400(store: Store, clock: FakeClock) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    headers = shopify_headers(body, webhook_id="w-deep")
+    with pytest.raises(BadRequest):
+        receive_order_delivery(
+            store,
+            body=body,
+            hmac_header=headers["X-Shopify-Hmac-Sha256"],
+            secret=SHOPIFY_SECRET,
+            topic="orders/create",
+            webhook_id="w-deep",
+            now=clock(),
+            count_test_orders=True,
+        )

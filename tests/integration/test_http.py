@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -137,34 +138,87 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
-ORDER_FIELDS = [
-    "id",
-    "order_id",
-    "currency",
-    "current_total_price",
-    "total_price",
-    "created_at",
-    "test",
-    "discount_codes",
-    "discount_applications",
-    "line_items",
-    "refund_line_items",
-    "transactions",
-]
+IDS = st.one_of(st.integers(min_value=-5, max_value=10**30), st.text(max_size=30), st.none())
+LINES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "id": IDS,
+            "quantity": st.one_of(st.integers(min_value=-3, max_value=10**40), JSON),
+            "discount_allocations": st.lists(
+                st.fixed_dictionaries({"discount_application_index": st.one_of(st.integers(-2, 5), JSON)}),
+                max_size=2,
+            ),
+        }
+    ),
+    max_size=3,
+)
+CODES = st.one_of(st.just("SAVE20"), st.just("save20"), st.text(max_size=40), st.text(min_size=2000, max_size=3000))
+ORDER_CHANGES = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": IDS,
+        "order_id": IDS,
+        "currency": st.one_of(st.just("EUR"), st.text(max_size=5), JSON),
+        "current_total_price": st.one_of(st.just("12.34"), st.text(max_size=12), JSON),
+        "created_at": st.one_of(
+            st.just("0001-01-01T00:00:00+05:00"), st.just("9999-12-31T23:59:59-05:00"), st.text(max_size=30), JSON
+        ),
+        "discount_codes": st.lists(st.fixed_dictionaries({"code": CODES}), max_size=3),
+        "discount_applications": st.lists(
+            st.fixed_dictionaries({"type": st.just("discount_code"), "code": CODES}), max_size=3
+        ),
+        "line_items": LINES,
+        "refund_line_items": st.lists(
+            st.fixed_dictionaries({"line_item_id": IDS, "quantity": st.integers(-3, 10**40)}), max_size=3
+        ),
+        "transactions": st.lists(
+            st.fixed_dictionaries(
+                {"kind": st.just("refund"), "amount": st.one_of(st.just("1.00"), JSON), "currency": CODES}
+            ),
+            max_size=2,
+        ),
+        "presentment_currency": st.one_of(st.just("EUR"), JSON),
+        "total_price_set": JSON,
+    },
+)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     topic=st.sampled_from(["orders/create", "orders/cancelled", "refunds/create", "orders/paid", "", "\u00e9"]),
-    changes=st.dictionaries(st.sampled_from(ORDER_FIELDS), JSON, max_size=3),
+    changes=ORDER_CHANGES,
     webhook_id=st.text(max_size=300),
 )
-def test_no_signed_shopify_body_produces_a_500(api: Any, topic: str, changes: dict[str, Any], webhook_id: str) -> None:
-    from tests.factories import shopify_headers, shopify_order
+def test_no_signed_shopify_body_produces_a_500(
+    api: Any, store: Any, clock: Any, topic: str, changes: dict[str, Any], webhook_id: str
+) -> None:
+    from chalicelib.deals import DealFields, create_deal
+    from chalicelib.publishing import OutboxPublisher
+    from chalicelib.releases import ReleasePolicy, release_due_deals
+    from chalicelib.store import Keys
+    from tests.factories import shopify_headers, shopify_order, shopify_refund
 
-    payload = {**shopify_order(7, codes=("SAVE20",)), **changes}
+    if store.get(Keys.live_code("SAVE20")) is None:  # a released deal, so orders reach the transaction
+        fields = {"title": "Fuzz", "price": "1", "list_price": "2", "currency": "USD", "code": "SAVE20"}
+        create_deal(
+            store,
+            DealFields.model_validate({**fields, "quantity": 5, "release_at": clock() + timedelta(minutes=1)}),
+            clock(),
+        )
+        clock.advance(minutes=2)
+        release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
+    base = shopify_refund(9, 7, amount="1.00") if topic == "refunds/create" else shopify_order(7, codes=("SAVE20",))
+    payload = {**base, **changes}
     raw = json.dumps(payload).encode()
     headers = shopify_headers(raw, webhook_id="w", topic=topic)
     headers["X-Shopify-Webhook-Id"] = webhook_id.encode("ascii", "ignore").decode() or "w"
     response = api.http.post("/webhooks/shopify/orders", body=raw, headers=headers)
     assert response.status_code < 500, (payload, response.body)
+
+
+def test_deeply_nested_json_is_a_400_everywhere(api: Any, admin: dict[str, str]) -> None:
+    from tests.factories import signed_headers
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert api.http.post("/deals", body=deep, headers={**admin, "Content-Type": "application/json"}).status_code == 400
+    assert api.http.post("/webhooks/x", body=deep, headers=signed_headers(deep)).status_code == 400
