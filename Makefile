@@ -7,11 +7,11 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint typecheck unit package bench clean
+.PHONY: run test lint typecheck unit package validate deploy bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.2.1  # chalice 1.34 wants pip<26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
@@ -34,6 +34,12 @@ package: $(STAMP)  ## SAM template + deployment.zip in build/
 	rm -rf build/$(STAGE)
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json build/$(STAGE)
 	@ls -l build/$(STAGE)
+
+validate: package  ## offline infra checks: cfn-lint on SAM and its translation, moto smoke deploy
+	$(BIN)/python -m infra.validate build/$(STAGE) --stage $(STAGE)
+
+deploy: $(STAMP)  ## validate, then aws cloudformation package/deploy (needs real AWS credentials)
+	@STAGE=$(STAGE) BIN=$(BIN) infra/deploy.sh
 
 bench: $(STAMP)  ## figures beside their floors (bench/)
 	$(BIN)/python -m bench

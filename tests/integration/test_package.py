@@ -16,19 +16,29 @@ PROJECT = Path(__file__).resolve().parents[2]
 CHALICE = Path(sys.executable).with_name("chalice")
 
 
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("package") / "dev"
+def package(out: Path, stage: str) -> dict[str, Any]:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     subprocess.run(  # noqa: S603 - the venv's own chalice
-        [str(CHALICE), "package", "--stage", "dev", "--merge-template", "infra/template.json", str(out)],
+        [str(CHALICE), "package", "--stage", stage, "--merge-template", "infra/template.json", str(out)],
         cwd=PROJECT,
         env=env,
         check=True,
         capture_output=True,
         timeout=600,
     )
-    return json.loads((out / "sam.json").read_text()), out / "deployment.zip"
+    template: dict[str, Any] = json.loads((out / "sam.json").read_text())
+    return template
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("package") / "dev"
+    return package(out, "dev"), out / "deployment.zip"
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return package(tmp_path_factory.mktemp("package") / "prod", "prod")
 
 
 def test_the_package_holds_the_functions_and_the_shared_resources(packaged: tuple[dict[str, Any], Path]) -> None:
@@ -78,3 +88,158 @@ def test_the_zip_is_lean_and_carries_no_dev_code(packaged: tuple[dict[str, Any],
     assert "chalicelib/store/table.py" in names
     forbidden = ("localcloud/", "tests/", "moto/", "pytest/", "boto3/", "botocore/", "hypothesis/")
     assert not [n for n in names if n.startswith(forbidden)]
+
+
+FUNCTIONS = {"api_handler": "APIHandler"}  # Chalice's names for the API's function, else CamelCase
+
+
+def logical_id(name: str) -> str:
+    return FUNCTIONS.get(name) or "".join(part.title() for part in name.split("_"))
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: r for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def test_the_package_holds_every_function_schedule_and_queue_mapping_the_app_declares(
+    packaged: tuple[dict[str, Any], Path],
+) -> None:
+    from chalice.app import Rate, SQSEventConfig
+
+    from app import app
+
+    template, _ = packaged
+    resources = functions(template)
+    assert set(resources) == {"APIHandler"} | {logical_id(e.name) for e in app.event_sources}
+    for source in app.event_sources:
+        function = resources[logical_id(source.name)]["Properties"]
+        assert function["Handler"] == source.handler_string
+        (event,) = function["Events"].values()
+        if isinstance(source, SQSEventConfig):
+            assert (event["Type"], event["Properties"]["BatchSize"]) == ("SQS", source.batch_size)
+        else:
+            rate = getattr(source, "schedule_expression", None)
+            assert isinstance(rate, Rate)
+            unit = rate.unit.rstrip("S").lower() + ("s" if rate.value != 1 else "")
+            assert event == {"Type": "Schedule", "Properties": {"Schedule": f"rate({rate.value} {unit})"}}
+    for name, function in resources.items():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert {"STAGE", "PUBLISHER", "LOG_LEVEL", "POWERTOOLS_SERVICE_NAME"} <= set(env), name
+    assert set(template["Globals"]["Function"]["Environment"]["Variables"]) == {
+        "TABLE_NAME",
+        "DELIVERY_QUEUE_URL",
+        "SECRET_ARN",
+        "ALERTS_TOPIC_ARN",
+    }
+
+
+def test_every_role_is_least_privilege(packaged: tuple[dict[str, Any], Path], prod: dict[str, Any]) -> None:
+    for stage, template in (("dev", packaged[0]), ("prod", prod)):
+        roles = {n: r for n, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+        assert len(roles) == len(functions(template)), "one role per function"
+        for name, role in roles.items():
+            for policy in role["Properties"]["Policies"]:
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    resources = (
+                        statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                    )
+                    assert not [a for a in actions if a == "*" or a.endswith(":*")], (name, actions)
+                    if "*" in resources:  # only where AWS offers nothing narrower
+                        assert all(a.startswith("xray:") for a in actions), (name, statement)
+                        continue
+                    for resource in resources:
+                        assert f":outlet-{stage}" in resource or f"/outlet-{stage}" in resource, (name, resource)
+
+
+def test_alarms_watch_the_dead_letters_and_every_function_and_reach_the_topic(
+    packaged: tuple[dict[str, Any], Path],
+) -> None:
+    template, _ = packaged
+    resources = template["Resources"]
+    alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {(a["MetricName"], json.dumps(a["Dimensions"][0]["Value"])) for a in alarms.values()}
+    for name in functions(template):
+        assert ("Errors", json.dumps({"Ref": name})) in watched
+        assert ("Throttles", json.dumps({"Ref": name})) in watched
+    queue = json.dumps({"Fn::GetAtt": ["DeliveryDeadLetterQueue", "QueueName"]})
+    assert ("ApproximateNumberOfMessagesVisible", queue) in watched
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+    # Alarms cannot publish to a topic under the AWS-managed key: the topic has its own key that lets them
+    topic = resources["AlertsTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlertsKey"}
+    statements = resources["AlertsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in statements)
+
+
+def test_logs_are_kept_for_a_set_time_per_stage(packaged: tuple[dict[str, Any], Path], prod: dict[str, Any]) -> None:
+    for template, days in ((packaged[0], 14), (prod, 90)):
+        groups = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"]
+        named = {g["LogGroupName"]["Fn::Sub"] for g in groups}
+        assert named == {f"/aws/lambda/${{{name}}}" for name in functions(template)}
+        assert {g["RetentionInDays"] for g in groups} == {days}
+
+
+def test_stage_settings(packaged: tuple[dict[str, Any], Path], prod: dict[str, Any]) -> None:
+    dev_api = functions(packaged[0])["APIHandler"]["Properties"]
+    prod_functions = functions(prod)
+    prod_api = prod_functions["APIHandler"]["Properties"]
+    assert (dev_api["ReservedConcurrentExecutions"], prod_api["ReservedConcurrentExecutions"]) == (5, 50)
+    assert {f["Properties"]["MemorySize"] for f in prod_functions.values()} == {1024}
+    assert {f["Properties"]["Tracing"] for f in prod_functions.values()} == {"Active"}
+    assert prod_api["Environment"]["Variables"]["PUBLISHER"] == "x"
+    assert prod_api["Tags"]["stage"] == "prod"
+    table = prod["Resources"]["OutletTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_make_validate_passes_offline(packaged: tuple[dict[str, Any], Path]) -> None:
+    from infra.validate import validate
+
+    _, archive = packaged
+    results = {name: (passed, detail) for name, passed, detail in validate(archive.parent, "dev")}
+    assert all(passed for passed, _ in results.values()), results
+    smoke = results["smoke deploy into moto's CloudFormation"][1]
+    for kind in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::Lambda::Function"):
+        assert kind in smoke.split("left out")[0], smoke
+    assert "AWS::Events::Rule" in smoke
+    assert "AWS::Lambda::EventSourceMapping" in smoke
+
+
+def test_validate_fails_on_a_broken_template(packaged: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    from infra.validate import lint
+
+    template = json.loads(json.dumps(packaged[0]))
+    template["Resources"]["DeliveryQueue"]["Properties"]["VisibilityTimeout"] = "a while"
+    template["Resources"]["DeadLetterAlarm"]["Properties"]["AlarmActions"] = [{"Ref": "NoSuchTopic"}]
+    findings = lint(template)
+    assert any("VisibilityTimeout" in f for f in findings)
+    assert any("NoSuchTopic" in f for f in findings)
+
+
+def test_deploy_refuses_without_credentials_and_does_nothing(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "STAGE": "dev",
+        "BIN": str(CHALICE.parent),
+        "DEPLOY_BUCKET": "outlet-artifacts",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = subprocess.run(  # noqa: S603 - our own script
+        ["/bin/bash", str(PROJECT / "infra" / "deploy.sh")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "make deploy will:" in result.stdout
+    assert "stack 'outlet-dev'" in result.stdout
+    assert "refusing: no usable AWS credentials" in result.stderr
+    assert "deploying as" not in result.stdout
