@@ -199,7 +199,12 @@ def outbox() -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
     report = release_due_deals(
-        deps.store(), deps.publisher(), deps.release_policy(), utcnow(), queue_alerts=deps.queue_deal_alerts
+        deps.store(),
+        deps.publisher(),
+        deps.release_policy(),
+        utcnow(),
+        queue_alerts=deps.queue_deal_alerts,
+        notify=deps.notify_alert,
     )
     return {"released": report.released, "closed": report.closed, "failed": report.failed, "held": report.held}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.alerts import raise_alert
+from chalicelib.alerts import Notify, raise_alert
 from chalicelib.store import ConditionFailed, Keys, Store, iso
 from chalicelib.x.events import Revocation
 
@@ -30,7 +30,7 @@ def may_publish(store: Store) -> bool:
     return bool(channel_state(store)["publishing"] == ACTIVE)
 
 
-def record_revocation(store: Store, revocation: Revocation) -> bool:
+def record_revocation(store: Store, revocation: Revocation, notify: Notify | None = None) -> bool:
     """Hold publishing and raise one alert. False when an admin already resumed after it."""
     at = iso(revocation.occurred_at)
     try:
@@ -48,6 +48,7 @@ def record_revocation(store: Store, revocation: Revocation) -> bool:
         message="X reports the brand revoked outlet's authorization: releases and welcomes are held "
         "until an admin re-authorizes the app and resumes publishing.",
         raised_at=revocation.occurred_at,
+        notify=notify,
         user_id=revocation.user_id,
     )
     return True

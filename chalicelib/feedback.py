@@ -128,12 +128,16 @@ def check_spike(store: Store, at: datetime, policy: SpikePolicy, notify: Callabl
         f"{negative} of the last {total} pieces of feedback were negative ({negative * 100 // total}%) "
         f"in the {int(policy.window.total_seconds() // 60)} minutes to {iso(at)}."
     )
-    raised = raise_alert(
-        store, alert_id=alert_id, kind="negative_spike", message=message, raised_at=at, negative=negative, total=total
+    return raise_alert(
+        store,
+        alert_id=alert_id,
+        kind="negative_spike",
+        message=message,
+        raised_at=at,
+        notify=notify,
+        negative=negative,
+        total=total,
     )
-    if raised and notify is not None:
-        notify({"id": alert_id, "kind": "negative_spike", "message": message, "raised_at": iso(at)})
-    return raised
 
 
 def _keep_extreme(store: Store, deal_id: str, item: Item, name: str, better: ConditionBase) -> None:

@@ -94,7 +94,7 @@ def _apply(
             applied = erase_post(store, event)
             logger.info("post deleted", extra={"erased": applied})
         elif event.user_id == account_id:
-            applied = record_revocation(store, event)
+            applied = record_revocation(store, event, notify)
             logger.warning("authorization revoked", extra={"held": applied})
         else:
             tally["ignored"] += 1  # another user revoked the app: not the brand's concern

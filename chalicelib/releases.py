@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.alerts import raise_alert
+from chalicelib.alerts import Notify, raise_alert
 from chalicelib.channel import may_publish
 from chalicelib.deals import EXPIRED, FAILED, RELEASED, RELEASING, SCHEDULED, SOLD_OUT
 from chalicelib.fees import FeeSchedule, charge_op, month_of, would_exceed
@@ -59,9 +59,14 @@ AlertQueue = Callable[[str], None]  # enqueues the DM fan-out of a released deal
 
 
 def release_due_deals(
-    store: Store, publisher: Publisher, policy: ReleasePolicy, now: datetime, queue_alerts: AlertQueue | None = None
+    store: Store,
+    publisher: Publisher,
+    policy: ReleasePolicy,
+    now: datetime,
+    queue_alerts: AlertQueue | None = None,
+    notify: Notify | None = None,
 ) -> ReleaseReport:
-    run = _Run(store, publisher, policy, now, queue_alerts)
+    run = _Run(store, publisher, policy, now, queue_alerts, notify)
     if not may_publish(store):
         run.report.held = "channel"
         return run.report
@@ -113,6 +118,7 @@ class _Run:
     policy: ReleasePolicy
     now: datetime
     queue_alerts: AlertQueue | None
+    notify: Notify | None = None
     report: ReleaseReport = field(default_factory=ReleaseReport)
 
     def claim(self, deal: Item) -> bool:
@@ -304,5 +310,6 @@ class _Run:
             kind="x_budget_exceeded",
             message=f"Deal {deal['id']} is held: its post (${fee}) would take X fees past this month's budget.",
             raised_at=self.now,
+            notify=self.notify,
             deal_id=str(deal["id"]),
         )

@@ -121,14 +121,16 @@ def test_a_release_over_the_monthly_budget_is_held_with_one_alert(store: Store, 
     deal_id = schedule(store, clock)
     clock.advance(minutes=31)
     capped = ReleasePolicy(fees=FeeSchedule(monthly_budget=Decimal("0.10")))
+    told: list[dict[str, Any]] = []
     for _ in range(3):
-        report = release_due_deals(store, OutboxPublisher(store, clock), capped, clock())
+        report = release_due_deals(store, OutboxPublisher(store, clock), capped, clock(), notify=told.append)
         clock.advance(minutes=1)
     assert report.held == "budget"
     assert status(store, deal_id) == "scheduled"
     assert posts(store) == []
     alerts = store.query(Keys.ALERTS, index="GSI1").items
     assert [a["kind"] for a in alerts] == ["x_budget_exceeded"]
+    assert [a["kind"] for a in told] == ["x_budget_exceeded"]  # operators are told once, too
 
 
 def test_a_held_channel_releases_nothing(store: Store, clock: FakeClock) -> None:
