@@ -8,8 +8,14 @@ import copy
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from chalicelib.deals import DealFields, create_deal, get_deal
+from chalicelib.publishing import OutboxPublisher
+from chalicelib.releases import ReleasePolicy, release_due_deals
+from chalicelib.store import Store
 
 EVENTS = Path(__file__).parent / "events"
 CONSUMER_SECRET = "test-consumer-secret"
@@ -165,3 +171,14 @@ def shopify_refund(
         ],
         "order_adjustments": [],
     }
+
+
+def release_deal(store: Store, clock: Any, **fields: Any) -> dict[str, Any]:
+    """A deal scheduled a minute ahead, then released by the release schedule to the outbox.
+    ``clock`` is the tests' FakeClock; it moves two minutes on."""
+    deal = {"release_at": clock() + timedelta(minutes=1), **fields}
+    deal_id = str(create_deal(store, DealFields.model_validate(deal), clock())["id"])
+    clock.advance(minutes=2)
+    report = release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
+    assert report.released == [deal_id], report
+    return get_deal(store, deal_id)

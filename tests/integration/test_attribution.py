@@ -13,17 +13,16 @@ from typing import Any
 
 import pytest
 
-from chalicelib.deals import DealFields, create_deal, get_deal
+from chalicelib.deals import get_deal
 from chalicelib.errors import BadRequest, Unauthorized
 from chalicelib.fees import FeeSchedule
 from chalicelib.followups import sweep_ended_deals
 from chalicelib.publishing import OutboxPublisher
-from chalicelib.releases import ReleasePolicy, release_due_deals
 from chalicelib.sales import OrderOutcome, channel_sales, receive_order_delivery
 from chalicelib.shopify.webhooks import sign
 from chalicelib.store import Keys, Store, TransactionConflict
 from tests.conftest import FakeClock
-from tests.factories import SHOPIFY_SECRET, shopify_headers, shopify_order, shopify_refund
+from tests.factories import SHOPIFY_SECRET, release_deal, shopify_headers, shopify_order, shopify_refund
 from tests.fakes import Crash, CrashingStore
 
 
@@ -35,15 +34,9 @@ def released(store: Store, clock: FakeClock, code: str, **overrides: Any) -> str
         "currency": "USD",
         "code": code,
         "url": "https://shop.example/latitude",
-        "release_at": clock() + timedelta(minutes=1),
         "expires_at": clock() + timedelta(hours=4),
-        **overrides,
     }
-    deal_id = str(create_deal(store, DealFields.model_validate(fields), clock())["id"])
-    clock.advance(minutes=2)
-    report = release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
-    assert report.released == [deal_id]
-    return deal_id
+    return str(release_deal(store, clock, **{**fields, **overrides})["id"])
 
 
 def deliver(
@@ -54,7 +47,18 @@ def deliver(
     topic: str = "orders/create",
     secret: str = SHOPIFY_SECRET,
 ) -> OrderOutcome:
-    body = json.dumps(order).encode()
+    return deliver_body(store, clock, json.dumps(order).encode(), webhook_id, topic, secret)
+
+
+def deliver_body(
+    store: Store,
+    clock: FakeClock,
+    body: bytes,
+    webhook_id: str,
+    topic: str = "orders/create",
+    secret: str = SHOPIFY_SECRET,
+) -> OrderOutcome:
+    """A delivery as Shopify makes it: the body signed with ``secret``, checked against ours."""
     headers = shopify_headers(body, webhook_id=webhook_id, topic=topic, secret=secret)
     return receive_order_delivery(
         store,
@@ -229,18 +233,8 @@ def test_a_valid_signature_on_a_body_that_is_not_an_order_is_a_400_and_writes_no
     store: Store, clock: FakeClock
 ) -> None:
     for body in (b"not json", b"[]", json.dumps({"id": "x1", "currency": "USD"}).encode()):
-        headers = shopify_headers(body, webhook_id="w-bad")
         with pytest.raises(BadRequest):
-            receive_order_delivery(
-                store,
-                body=body,
-                hmac_header=headers["X-Shopify-Hmac-Sha256"],
-                secret=SHOPIFY_SECRET,
-                topic="orders/create",
-                webhook_id="w-bad",
-                now=clock(),
-                count_test_orders=True,
-            )
+            deliver_body(store, clock, body, "w-bad")
     assert store.get(Keys.dedupe("shopify", "w-bad")) is None
 
 
@@ -366,16 +360,5 @@ def test_codes_that_no_deal_could_have_are_unattributed_without_a_lookup(store: 
 
 
 def test_a_deeply_nested_body_is_a_400(store: Store, clock: FakeClock) -> None:
-    body = b"[" * 100_000 + b"]" * 100_000
-    headers = shopify_headers(body, webhook_id="w-deep")
     with pytest.raises(BadRequest):
-        receive_order_delivery(
-            store,
-            body=body,
-            hmac_header=headers["X-Shopify-Hmac-Sha256"],
-            secret=SHOPIFY_SECRET,
-            topic="orders/create",
-            webhook_id="w-deep",
-            now=clock(),
-            count_test_orders=True,
-        )
+        deliver_body(store, clock, b"[" * 100_000 + b"]" * 100_000, "w-deep")

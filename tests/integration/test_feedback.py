@@ -9,12 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.deals import DealFields, create_deal, get_deal
-from chalicelib.publishing import OutboxPublisher
-from chalicelib.releases import ReleasePolicy, release_due_deals
 from chalicelib.store import Store
 from tests.conftest import FakeClock
-from tests.factories import load_event, signed_headers, x_reply
+from tests.factories import load_event, release_deal, signed_headers, x_reply
 
 ACCOUNT = "1114259648326987776"  # the for_user_id of the captured reply
 
@@ -46,19 +43,8 @@ def reply(post_id: str, text: str, answers: str, author: str = "1247048165561270
 def released_deal(store: Store) -> dict[str, Any]:
     from datetime import UTC, datetime
 
-    clock = FakeClock(datetime.now(UTC))
-    fields = {
-        "title": "XPS 13",
-        "price": "799",
-        "list_price": "999",
-        "currency": "USD",
-        "code": "XPS13",
-        "release_at": clock() + timedelta(minutes=1),
-    }
-    deal_id = str(create_deal(store, DealFields.model_validate(fields), clock())["id"])
-    clock.advance(minutes=2)
-    release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
-    return get_deal(store, deal_id)
+    fields = {"title": "XPS 13", "price": "799", "list_price": "999", "currency": "USD", "code": "XPS13"}
+    return release_deal(store, FakeClock(datetime.now(UTC)), **fields)
 
 
 def test_the_captured_mention_becomes_one_feedback_item(api: Any, admin: dict[str, str]) -> None:

@@ -14,10 +14,9 @@ from chalicelib.fees import FeeSchedule
 from chalicelib.followups import sweep_ended_deals
 from chalicelib.links import follow_link
 from chalicelib.publishing import OutboxPublisher
-from chalicelib.releases import ReleasePolicy, release_due_deals
 from chalicelib.store import Keys, Store, TransactionConflict
 from tests.conftest import FakeClock
-from tests.factories import shopify_headers, shopify_order, signed_headers, x_reply
+from tests.factories import release_deal, shopify_headers, shopify_order, signed_headers, x_reply
 
 ACCOUNT = "1114259648326987776"  # the for_user_id of the captured reply
 
@@ -35,13 +34,8 @@ def release(store: Store, clock: FakeClock, code: str, **overrides: Any) -> dict
         "currency": "USD",
         "code": code,
         "url": "https://shop.example/inspiron?ref=home&utm_source=newsletter",
-        "release_at": clock() + timedelta(minutes=1),
-        **overrides,
     }
-    deal_id = str(create_deal(store, DealFields.model_validate(fields), clock())["id"])
-    clock.advance(minutes=2)
-    release_due_deals(store, OutboxPublisher(store, clock), ReleasePolicy(min_gap=timedelta(0)), clock())
-    return get_deal(store, deal_id)
+    return release_deal(store, clock, **{**fields, **overrides})
 
 
 def click(api: Any, code: str, user_agent: str = "Mozilla/5.0 (iPhone)") -> Any:
