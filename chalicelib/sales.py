@@ -162,8 +162,9 @@ def _apply(
     if record is None:
         no_code = isinstance(event, ShopifyOrder) and not event.lines_by_code()
         return OrderOutcome("ignored" if no_code else "duplicate", order_id)
-    deals = {d: store.get(Keys.deal(d), consistent=True) or {} for d in record["deals"]}
+    deals: dict[str, Item] = {}  # read only when the order starts to count: it takes inventory then
     if record["status"] == CREDITED and (current is None or current["status"] != CREDITED):
+        deals = {d: store.get(Keys.deal(d), consistent=True) or {} for d in record["deals"]}
         _take_inventory(record, deals)
     before, after = contribution(current), contribution(record)
     version = int(current["version"]) if current else 0
@@ -176,7 +177,7 @@ def _apply(
         ops.insert(0, store.op_put({**marker, "ttl": int((now + DEDUPE_FOR).timestamp())}, Attr("PK").not_exists()))
     store.transact(ops)
     taken = {d: after.claimed.get(d, 0) - before.claimed.get(d, 0) for d in after.claimed}
-    _end_sold_out(store, taken, now)
+    _end_sold_out(store, {d: n for d, n in taken.items() if deals.get(d, {}).get("quantity") is not None}, now)
     outcome = REFUNDED if isinstance(event, ShopifyRefund) and record["status"] != PENDING else str(record["status"])
     logger.info("order applied", extra={"order_id": order_id, "outcome": outcome, "deals": list(record["deals"])})
     return OrderOutcome(outcome, order_id, tuple(record["deals"]))
@@ -331,8 +332,9 @@ def _inventory_op(store: Store, deal_id: str, units: int, deal: Item | None) -> 
 
 
 def _end_sold_out(store: Store, taken: dict[str, int], now: datetime) -> None:
-    """An order that took units ends the deal if none are left, read after its write, so two
-    orders taking the last units together still end it (the 5-minute sweep catches a crash here)."""
+    """An order that took units of a deal with a quantity ends it if none are left, read after its
+    write, so two orders taking the last units together still end it (the 5-minute sweep catches a
+    crash here)."""
     for deal_id, units in taken.items():
         if units <= 0:
             continue
