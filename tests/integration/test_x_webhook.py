@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import aaa_follow, load_event, signed_headers, xaa_follow
+from chalicelib.store import Store, TransactionConflict
+from tests.factories import CONSUMER_SECRET, aaa_follow, load_event, signed_headers, xaa_follow
 
 ACCOUNT = "39131334141"  # the for_user_id of the Account Activity fixture
 
@@ -262,3 +263,33 @@ def test_logs_carry_no_body_signature_or_secret(
         admin["Authorization"].split()[1],
     ):
         assert secret not in logged
+
+
+class AlwaysBusy(Store):
+    """A table where every transaction meets another on the same item (real DynamoDB's
+    TransactionConflict under load; moto never raises it)."""
+
+    def transact(self, ops: Any, *, token: str | None = None) -> None:
+        raise TransactionConflict("another transaction holds COMMUNITY#TOTALS")
+
+
+def test_a_delivery_that_keeps_meeting_other_writes_is_a_409_for_x_to_redeliver(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.errors import Conflict
+    from chalicelib.inbox import receive_x_delivery
+    from chalicelib.sentiment import VaderClassifier
+
+    busy = AlwaysBusy(store.table_name, store._client, clock=store._clock)
+    body = json.dumps(aaa_follow(ACCOUNT, "5550001", 1_700_000_000_000)).encode()
+    with pytest.raises(Conflict):
+        receive_x_delivery(
+            busy,
+            body=body,
+            signature=signed_headers(body)["x-twitter-webhooks-signature"],
+            consumer_secret=CONSUMER_SECRET,
+            account_id=ACCOUNT,
+            now=datetime.now(UTC),
+            enqueue=lambda messages: None,
+            classifier=VaderClassifier(),
+        )
