@@ -12,6 +12,7 @@ from chalicelib import deps, http
 from chalicelib.alerts import list_alerts
 from chalicelib.channel import channel_state, resume_publishing
 from chalicelib.community import STATUSES, community_summary, list_followers
+from chalicelib.dashboard import CSP, render_dashboard
 from chalicelib.deals import STATUSES as DEAL_STATUSES
 from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
 from chalicelib.delivery import QueueRecord, deliver_batch
@@ -91,6 +92,17 @@ def tracked_link(code: str) -> Response:
 @app.route("/reports/summary")
 def reports_summary() -> dict[str, Any]:
     return channel_summary(deps.store(), utcnow())
+
+
+@app.route("/dashboard")
+def dashboard() -> Response:
+    page = render_dashboard(deps.store(), utcnow())
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": CSP,
+        "Cache-Control": "no-store",
+    }
+    return Response(body=page, status_code=200, headers=headers)
 
 
 @app.route("/deals", methods=["POST"])
