@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= dev
+VALIDATE_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run test lint typecheck unit package validate deploy bench clean
@@ -36,7 +37,7 @@ package: $(STAMP)  ## SAM template + deployment.zip in build/
 	@ls -l build/$(STAGE)
 
 validate: package  ## offline infra checks: cfn-lint on SAM and its translation, moto smoke deploy
-	$(BIN)/python -m infra.validate build/$(STAGE) --stage $(STAGE)
+	$(BIN)/python -m infra.validate build/$(STAGE) --stage $(STAGE) --region $(VALIDATE_REGION)
 
 deploy: $(STAMP)  ## validate, then aws cloudformation package/deploy (needs real AWS credentials)
 	@STAGE=$(STAGE) BIN=$(BIN) infra/deploy.sh

@@ -20,7 +20,7 @@ from chalicelib.delivery import DeliveryMessage, Handler, enqueue
 from chalicelib.direct_messages import DmBudget, DmSender, dm_handler, once
 from chalicelib.feedback import SpikePolicy
 from chalicelib.fees import FeeSchedule
-from chalicelib.publishing import OutboxPublisher, Publisher
+from chalicelib.publishing import LazyPublisher, OutboxPublisher, Publisher
 from chalicelib.releases import ReleasePolicy
 from chalicelib.sentiment import Classifier, VaderClassifier
 from chalicelib.store import Store, utcnow
@@ -56,11 +56,15 @@ def _store(table_name: str) -> Store:
 
 
 def publisher() -> Publisher:
-    current = settings()
-    if current.publisher == "outbox":
+    if settings().publisher == "outbox":
         return OutboxPublisher(store())
+    return LazyPublisher(_x_publisher)
+
+
+def _x_publisher() -> Publisher:
     from chalicelib.x.publisher import XPublisher  # tweepy and requests load only where X is used
 
+    current = settings()
     if not current.x_account_id:
         raise ConfigurationError("X_ACCOUNT_ID is not set")
     found = secrets()

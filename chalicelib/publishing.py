@@ -54,6 +54,29 @@ class Publisher(Protocol):
     def find_post(self, text: str, *, key: str) -> Published | None: ...
 
 
+class LazyPublisher:
+    """Builds the real publisher on first use: a schedule with nothing to publish needs neither
+    the X credentials nor the account id, so a stage still being set up raises no errors."""
+
+    def __init__(self, build: Callable[[], Publisher]) -> None:
+        self._build = build
+        self._built: Publisher | None = None
+
+    def _real(self) -> Publisher:
+        if self._built is None:
+            self._built = self._build()
+        return self._built
+
+    def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published:
+        return self._real().post(text, key=key, deal_id=deal_id, in_reply_to=in_reply_to)
+
+    def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
+        return self._real().send_dm(to, text, key=key, deal_id=deal_id)
+
+    def find_post(self, text: str, *, key: str) -> Published | None:
+        return self._real().find_post(text, key=key)
+
+
 class OutboxPublisher:
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
         self._store = store

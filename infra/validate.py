@@ -38,11 +38,11 @@ class SmokeDeploy:
     reason: str = ""
 
 
-def lint(template: dict[str, Any]) -> list[str]:
-    """cfn-lint's errors and warnings (informational notes are not findings)."""
+def lint(template: dict[str, Any], region: str = REGION) -> list[str]:
+    """cfn-lint's errors and warnings for ``region`` (informational notes are not findings)."""
     from cfnlint.api import lint as cfn_lint
 
-    matches = cfn_lint(json.dumps(template), regions=[REGION])
+    matches = cfn_lint(json.dumps(template), regions=[region])
     return [f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})" for m in matches if m.rule.id[0] in "EW"]
 
 
@@ -134,14 +134,14 @@ def _att_target(argument: Any) -> str:
     return str(argument[0] if isinstance(argument, list) else str(argument).split(".", 1)[0])
 
 
-def validate(build: Path, stage: str) -> Iterator[tuple[str, bool, str]]:
+def validate(build: Path, stage: str, region: str = REGION) -> Iterator[tuple[str, bool, str]]:
     """Each check as (name, passed, detail)."""
     sam = json.loads((build / "sam.json").read_text())
-    findings = lint(sam)
+    findings = lint(sam, region)
     yield "cfn-lint, SAM template", not findings, "\n".join(findings) or "no errors or warnings"
     cfn = translate(sam, stage)
     (build / "cfn.json").write_text(json.dumps(cfn, indent=2))
-    findings = lint(cfn)
+    findings = lint(cfn, region)
     detail = "\n".join(findings) or f"no errors or warnings in {len(cfn['Resources'])} resources"
     yield "cfn-lint, CloudFormation translation", not findings, detail
     smoke = smoke_deploy(cfn, build / "deployment.zip", stage)
@@ -157,9 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("build", type=Path, help="the directory `make package` wrote (build/<stage>)")
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--region", default=REGION, help="the region cfn-lint checks resource support in")
     args = parser.parse_args(argv)
     failed = False
-    for name, passed, detail in validate(args.build, args.stage):
+    for name, passed, detail in validate(args.build, args.stage, args.region):
         print(f"{'ok  ' if passed else 'FAIL'} {name}: {detail}")
         failed |= not passed
     return 1 if failed else 0

@@ -219,18 +219,18 @@ def test_validate_fails_on_a_broken_template(packaged: tuple[dict[str, Any], Pat
     assert any("NoSuchTopic" in f for f in findings)
 
 
-def test_deploy_refuses_without_credentials_and_does_nothing(tmp_path: Path) -> None:
+def run_deploy(tmp_path: Path, stage: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
-        "STAGE": "dev",
+        "STAGE": stage,
         "BIN": str(CHALICE.parent),
         "DEPLOY_BUCKET": "outlet-artifacts",
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    result = subprocess.run(  # noqa: S603 - our own script
+    return subprocess.run(  # noqa: S603 - our own script
         ["/bin/bash", str(PROJECT / "infra" / "deploy.sh")],
         check=False,
         env=env,
@@ -238,8 +238,21 @@ def test_deploy_refuses_without_credentials_and_does_nothing(tmp_path: Path) -> 
         text=True,
         timeout=120,
     )
+
+
+def test_deploy_refuses_without_credentials_and_does_nothing(tmp_path: Path) -> None:
+    result = run_deploy(tmp_path, "dev")
     assert result.returncode == 2
     assert "make deploy will:" in result.stdout
     assert "stack 'outlet-dev'" in result.stdout
     assert "refusing: no usable AWS credentials" in result.stderr
     assert "deploying as" not in result.stdout
+
+
+def test_deploy_refuses_prod_without_the_brands_account_id(tmp_path: Path) -> None:
+    config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
+    if config["stages"]["prod"]["environment_variables"]["X_ACCOUNT_ID"]:
+        pytest.skip("prod names the brand's account in this checkout")
+    result = run_deploy(tmp_path, "prod")
+    assert result.returncode == 2
+    assert "X_ACCOUNT_ID is empty for prod" in result.stderr
