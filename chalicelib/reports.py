@@ -13,12 +13,13 @@ from chalicelib.community import community_summary
 from chalicelib.deals import EXPIRED, RELEASED, SOLD_OUT
 from chalicelib.feedback import LABELS
 from chalicelib.fees import spent_ever
+from chalicelib.money import CENT
 from chalicelib.sales import channel_sales
 from chalicelib.store import GSI1, Item, Keys, Store
 
 WENT_OUT = (RELEASED, SOLD_OUT, EXPIRED)  # the deals whose post was published
 REVENUE = "revenue_"
-CENTS, MILLS, RATIO = Decimal("0.01"), Decimal("0.001"), Decimal("0.0001")
+MILLS, RATIO = Decimal("0.001"), Decimal("0.0001")
 
 
 def channel_summary(store: Store, now: datetime) -> dict[str, Any]:
@@ -94,7 +95,7 @@ def _row(deal: Item, sales: Item, clicked: Item, paid: Item, feedback: Item) -> 
         "sentiment": {label: int(feedback.get(f"sentiment_{label}", 0)) for label in LABELS},
         "x_fees_usd": str(fees.quantize(MILLS)),
         "revenue_per_fee_usd": (
-            {currency: str((amount / fees).quantize(CENTS)) for currency, amount in revenue.items()} if fees else None
+            {currency: str((amount / fees).quantize(CENT)) for currency, amount in revenue.items()} if fees else None
         ),
     }
 
