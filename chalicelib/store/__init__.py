@@ -10,6 +10,8 @@ from chalicelib.store.table import (
     Store,
     StoreError,
     TransactionConflict,
+    pack_cursor,
+    unpack_cursor,
 )
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "StoreError",
     "TransactionConflict",
     "iso",
+    "pack_cursor",
+    "unpack_cursor",
     "utcnow",
     "without_keys",
 ]

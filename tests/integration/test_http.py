@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import Any
@@ -82,6 +83,67 @@ def test_a_forged_cursor_is_a_400(api: Any, admin: dict[str, str]) -> None:
     response = api.http.get("/outbox?cursor=eyJQSyI6IkRFQUwjMSJ9", headers=admin)
     assert response.status_code == 400
     assert body(response)["error"]["fields"] == {"cursor": "not a cursor from this listing"}
+
+
+def packed(raw: bytes | Any) -> str:
+    data = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def list_routes(api: Any, admin: dict[str, str]) -> list[str]:
+    """Every GET route that answers a list (``{"items", "next"}``): the ones that take a cursor."""
+    from app import app
+
+    found = []
+    for path, methods in app.routes.items():
+        if "GET" in methods and "{" not in path:
+            answer = api.http.get(path, headers=admin)
+            if answer.status_code == 200 and answer.body.startswith(b"{") and set(body(answer)) == {"items", "next"}:
+                found.append(path)
+    return found
+
+
+ODD_CURSORS = {
+    "deep-arrays": packed(b"[" * 100_000 + b"]" * 100_000),
+    "deep-objects": packed(b'{"a":' * 2_000 + b"1" + b"}" * 2_000),
+    "array": packed(["PK", "SK"]),
+    "number": packed(7),
+    "string": packed("OUTBOX"),
+    "null": packed(None),
+    "huge-integer": packed(b"9" * 5_000),
+    "huge-float": packed(b"1e999"),
+    "nan": packed(b"NaN"),
+    "integer-values": packed({"PK": 1, "SK": 2, "GSI1PK": 3, "GSI1SK": 4}),
+    "nested-values": packed({"PK": {"S": "x"}, "SK": ["y"]}),
+    "empty-object": packed({}),
+    "missing-keys": packed({"GSI1PK": "OUTBOX"}),
+    "extra-keys": packed({"PK": "a", "SK": "b", "GSI1PK": "OUTBOX", "GSI1SK": "c", "x": "d"}),
+    "empty-values": packed({"PK": "", "SK": "", "GSI1PK": "OUTBOX", "GSI1SK": ""}),
+    "oversized-values": packed({"PK": "a", "SK": "b", "GSI1PK": "OUTBOX", "GSI1SK": "c" * 3000}),
+    "deal-position-infinite": packed(b'{"p":1e999,"c":null}'),
+    "deal-position-bool": packed({"p": True, "c": None}),
+    "deal-position-text": packed({"p": "0", "c": None}),
+    "deal-position-negative": packed({"p": -1, "c": None}),
+    "deal-inner-deep": packed({"p": 0, "c": packed(b"[" * 3_000 + b"]" * 3_000)}),
+    "not-base64": "!!!$$$",
+    "non-ascii": "caf\u00e9",
+    "bad-padding": "a",
+    "not-utf8": packed(b"\xff\xfe\xfd"),
+    "too-long": "A" * 10_000,
+}
+
+
+def test_an_odd_cursor_is_a_400_on_every_list_route(api: Any, admin: dict[str, str]) -> None:
+    from urllib.parse import urlencode
+
+    routes = list_routes(api, admin)
+    assert {"/outbox", "/alerts", "/keywords", "/community/followers", "/feedback", "/deals"} <= set(routes)
+    for route in [*routes, "/deals?status=scheduled&"]:
+        for name, cursor in ODD_CURSORS.items():
+            separator = "" if route.endswith("&") else "?"
+            response = api.http.get(f"{route}{separator}{urlencode({'cursor': cursor})}", headers=admin)
+            assert response.status_code == 400, (route, name, response.body[:200])
+            assert body(response)["error"]["fields"] == {"cursor": "not a cursor from this listing"}, (route, name)
 
 
 def test_chalice_errors_come_in_the_contract_shape(api: Any, admin: dict[str, str]) -> None:
