@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.errors import Unauthorized
+from chalicelib.http import authenticate
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -43,6 +45,87 @@ def test_admin_routes_refuse_a_missing_or_wrong_token_with_401(api: Any, headers
     assert error["code"] == "unauthorized"
     assert error["message"]
     assert error["fields"] == {}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"Bearer {ADMIN_TOKEN}",
+        f"bearer {ADMIN_TOKEN}",
+        f"BEARER {ADMIN_TOKEN}",
+        f"bEaReR {ADMIN_TOKEN}",
+        f"Bearer   {ADMIN_TOKEN}",
+        f"  Bearer {ADMIN_TOKEN} \t",
+    ],
+    ids=["canonical", "lower", "upper", "mixed", "several-spaces", "surrounding-whitespace"],
+)
+def test_the_bearer_scheme_is_any_case_and_spaces_separate_it_from_the_token(api: Any, header: str) -> None:
+    # RFC 7235 §2.1: the scheme is case-insensitive; RFC 6750 §2.1: "Bearer" 1*SP b64token.
+    assert api.http.get("/outbox", headers={"Authorization": header}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"Bearer\t{ADMIN_TOKEN}",
+        f"Bearer\u00a0{ADMIN_TOKEN}",
+        f"Bearer{ADMIN_TOKEN}",
+        f"Bearer {ADMIN_TOKEN} extra",
+        f"Bearer {ADMIN_TOKEN.upper()}",
+        f"Bearer {ADMIN_TOKEN}\n",
+        f"Bearer {ADMIN_TOKEN}, Bearer {ADMIN_TOKEN}",
+        f"Bearer: {ADMIN_TOKEN}",
+        f"Beare\u0280 {ADMIN_TOKEN}",
+        "Bearer",
+        "Bearer    ",
+        "",
+    ],
+    ids=[
+        "tab",
+        "no-break-space",
+        "no-space",
+        "trailing-word",
+        "token-case",
+        "newline",
+        "two-credentials",
+        "colon",
+        "look-alike",
+        "scheme-only",
+        "spaces-only",
+        "empty",
+    ],
+)
+def test_anything_but_a_bearer_and_the_exact_token_is_a_401(api: Any, header: str) -> None:
+    assert api.http.get("/outbox", headers={"Authorization": header}).status_code == 401
+
+
+def test_an_empty_token_never_matches_even_an_empty_admin_token() -> None:
+    from chalicelib.http import bearer_token
+
+    assert bearer_token("Bearer ") is None
+    assert bearer_token("Bearer") is None
+    assert bearer_token("bearer  t0k3n ") == "t0k3n"
+    with pytest.raises(Unauthorized):
+        authenticate(request_with({"authorization": "Bearer "}), "")
+    with pytest.raises(Unauthorized):
+        authenticate(request_with({"authorization": "Bearer x"}), "")
+    with pytest.raises(Unauthorized):
+        authenticate(request_with({}), "")
+
+
+def request_with(headers: dict[str, str]) -> Any:
+    from chalice.app import Request
+
+    event = {
+        "multiValueQueryStringParameters": None,
+        "headers": headers,
+        "pathParameters": None,
+        "requestContext": {"httpMethod": "GET", "resourcePath": "/outbox"},
+        "body": None,
+        "isBase64Encoded": False,
+        "stageVariables": None,
+    }
+    return Request(event)
 
 
 def test_admin_routes_accept_the_admin_token(api: Any, admin: dict[str, str]) -> None:
