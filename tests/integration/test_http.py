@@ -229,6 +229,67 @@ def test_an_odd_cursor_is_a_400_on_every_list_route(api: Any, admin: dict[str, s
             assert body(response)["error"]["fields"] == {"cursor": "not a cursor from this listing"}, (route, name)
 
 
+UNKNOWN = [("GET", "/nope"), ("POST", "/deals/d_1/nope"), ("GET", "/webhooks"), ("DELETE", "/"), ("GET", "/r")]
+SECRET_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Cookie": "session=s3cr3t-cookie", "X-Probe": "echo-me"}
+
+
+def assert_plain_not_found(status: int, headers: dict[str, str], raw: bytes) -> None:
+    from localcloud.gateway import NOT_FOUND
+
+    assert status == 404
+    assert json.loads(raw) == NOT_FOUND == {"error": {"code": "not_found", "message": "no such route", "fields": {}}}
+    echoed = raw.decode() + " ".join(f"{k}: {v}" for k, v in headers.items())
+    for value in (ADMIN_TOKEN, "s3cr3t-cookie", "echo-me"):
+        assert value not in echoed
+
+
+@pytest.mark.parametrize(("method", "path"), UNKNOWN)
+def test_an_unknown_route_is_a_json_404_that_echoes_nothing(api: Any, method: str, path: str) -> None:
+    for headers in ({}, SECRET_HEADERS, {"Authorization": "Bearer caf\u00e9"}):
+        response = api.http.request(method, path, headers=headers, body=b"")
+        assert_plain_not_found(response.status_code, response.headers, response.body)
+
+
+def test_chalice_local_answers_an_unknown_route_with_the_json_404() -> None:
+    # `make run` serves through localcloud.gateway.create_local_server; a child process, since
+    # chalice.local changes the app object's class.
+    import http.client
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys\n"
+        "from chalice.cli.factory import CLIFactory\n"
+        "import app\n"
+        "from localcloud.gateway import create_local_server\n"
+        "config = CLIFactory('.').create_config_obj(chalice_stage_name='local')\n"
+        "server = create_local_server(app.app, config, '127.0.0.1', 0)\n"
+        "print(server.server.server_address[1], flush=True)\n"
+        "server.server.serve_forever()\n"
+    )
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        for method, path in UNKNOWN:
+            for headers in ({}, SECRET_HEADERS, {"Authorization": "Bearer caf\u00e9"}):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request(method, path, headers=headers)
+                answer = connection.getresponse()
+                assert_plain_not_found(answer.status, dict(answer.getheaders()), answer.read())
+                connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def test_chalice_errors_come_in_the_contract_shape(api: Any, admin: dict[str, str]) -> None:
     response = api.http.request("DELETE", "/health", headers=admin, body=b"")
     assert response.status_code == 405
