@@ -16,8 +16,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-run: $(STAMP)  ## the whole service locally on an embedded moto server
-	$(BIN)/python -m localcloud.run
+run: $(STAMP)  ## the whole service locally on an embedded moto server; FRESH=1 starts with no data
+	@OUTLET_FRESH='$(FRESH)' exec $(BIN)/python -m localcloud.run  # exec: make waits on the server itself
 
 test: lint typecheck unit  ## ruff, mypy, pytest: what CI runs
 

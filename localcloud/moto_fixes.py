@@ -13,6 +13,8 @@
   under the queue's own lock here.
 
 ``install()`` patches the classes in this process; call it before the server answers a request.
+``changes()`` counts the requests that may have changed the table or a queue, so the state keeper
+saves only when there is something new.
 """
 
 from __future__ import annotations
@@ -24,7 +26,37 @@ from collections.abc import Callable
 from typing import Any
 
 DYNAMODB_LOCK = threading.RLock()
+# DynamoDB actions that never change anything; every other one counts as a change.
+READ_ACTIONS = frozenset(
+    {
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "DescribeTable",
+        "ListTables",
+        "DescribeTimeToLive",
+        "DescribeContinuousBackups",
+        "ListTagsOfResource",
+        "DescribeEndpoints",
+        "DescribeLimits",
+    }
+)
 _installed = False
+_change_lock = threading.Lock()
+_change_count = 0
+
+
+def changes() -> int:
+    """How many table or queue changes this process has seen (a counter; only its movement matters)."""
+    return _change_count
+
+
+def _count_change() -> None:
+    global _change_count  # noqa: PLW0603 - one counter for the whole process
+    with _change_lock:
+        _change_count += 1
 
 
 def install() -> None:
@@ -41,10 +73,10 @@ def install() -> None:
 def _stop_tracking_instances() -> None:
     from moto.core.common_models import BaseModel
 
-    def untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    def untracked_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
         return super(BaseModel, cls).__new__(cls)  # what BaseModel.__new__ does, minus the list
 
-    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[assignment]
+    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[method-assign]
     from moto.core.model_instances import reset_model_data
 
     reset_model_data()  # drop what was tracked before the patch
@@ -54,17 +86,17 @@ def _serialise_dynamodb() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.responses import DynamoHandler
 
-    DynamoHandler.call_action = _locked(DynamoHandler.call_action, DYNAMODB_LOCK)
-    DynamoDBBackend.transact_write_items = transact_write_items
+    call_action = DynamoHandler.call_action
 
+    @functools.wraps(call_action)
+    def one_request_at_a_time(handler: Any) -> Any:
+        with DYNAMODB_LOCK:
+            if handler._get_action() not in READ_ACTIONS:
+                _count_change()
+            return call_action(handler)
 
-def _locked(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def under_lock(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return method(*args, **kwargs)
-
-    return under_lock
+    DynamoHandler.call_action = one_request_at_a_time  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def _serialise_sqs_queue_changes() -> None:
@@ -75,6 +107,7 @@ def _serialise_sqs_queue_changes() -> None:
 
         def under_queue_lock(self: Any, *args: Any, _method: Callable[..., Any] = method, **kwargs: Any) -> Any:
             with self._messages_lock:  # a Condition over an RLock: add_message takes it again inside
+                _count_change()
                 return _method(self, *args, **kwargs)
 
         setattr(Queue, name, functools.wraps(method)(under_queue_lock))
@@ -87,7 +120,6 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
     one is reported in the cancellation reasons and nothing is applied; a validation error undoes
     what was applied and is raised as is.
     """
-    from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import (
         ConditionalCheckFailed,
         MockValidationException,
@@ -99,84 +131,84 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
-    undo: list[tuple[Any, Any, Any, Any]] = []  # (table, hash key, range key, item before or None)
+    undo: list[tuple[Any, Any, Any, Any]] = []  # (table, hash key, range key, the item before or None)
     targets: set[tuple[str, str]] = set()
     errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
-
-    def roll_back() -> None:
-        for table, hash_key, range_key, before in reversed(undo):
-            _restore(table, hash_key, range_key, before)
-
     for item in transact_items:
-        original_item: dict[str, Any] | None = None
         if len(item) > 1:
             raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
         try:
-            op_type, op = next(iter(item.items()))
-            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
-                raise ValueError("Unsupported transaction operation")  # noqa: TRY301 - moto reports it per item
-            table_name = op["TableName"]
-            table = self.get_table(table_name)
-            if op_type == "Put":
-                attrs = op["Item"]
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op["Key"]
-            marker = (str(table_name), str(dict(sorted(key.items()))))
-            if marker in targets:
-                raise MultipleTransactionsException()  # noqa: TRY301 - handled with the validation errors below
-            targets.add(marker)
-
-            current = self.get_item(table_name, key)
-            condition = op.get("ConditionExpression")
-            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            if condition is not None and not get_filter_expression(condition, names, values).expr(current):
-                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-                    original_item = current.to_json()["Attributes"]
-                raise ConditionalCheckFailed(item=original_item)  # noqa: TRY301 - reported per item
-
-            if op_type != "ConditionCheck":
-                hash_key, range_key = self.get_keys_value(table, key)
-                undo.append((table, hash_key, range_key, copy.deepcopy(current)))
-            if op_type == "Put":
-                self.put_item(
-                    table_name,
-                    op["Item"],
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
-            elif op_type == "Delete":
-                self.delete_item(
-                    table_name,
-                    key,
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
-            elif op_type == "Update":
-                self.update_item(
-                    table_name,
-                    key,
-                    update_expression=op["UpdateExpression"],
-                    condition_expression=condition,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+            _apply_one(self, op_type, op, targets, undo)
             errors.append((None, None, None))
         except (MultipleTransactionsException, MockValidationException):
-            roll_back()
+            _roll_back(undo)
             raise
+        except _ConditionFailed as e:
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", e.old))
         except ConditionalCheckFailed as e:
-            errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+            errors.append(("ConditionalCheckFailed", str(e.message), None))
         except Exception as e:  # moto's catch-all: reported as this item's reason
-            errors.append((type(e).__name__, str(e), original_item))
-
+            errors.append((type(e).__name__, str(e), None))
     if any(code is not None for code, _, _ in errors):
-        roll_back()
+        _roll_back(undo)
         raise TransactionCanceledException(errors)
+
+
+def _apply_one(backend: Any, op_type: str, op: dict[str, Any], targets: set[tuple[str, str]], undo: list[Any]) -> None:
+    """One operation of a transaction, as moto's loop body does it, recording what it replaces."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import MultipleTransactionsException
+
+    if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+        raise ValueError("Unsupported transaction operation")
+    table_name = op["TableName"]
+    table = backend.get_table(table_name)
+    if op_type == "Put":
+        key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    else:
+        key = op["Key"]
+    marker = (str(table_name), str(dict(sorted(key.items()))))
+    if marker in targets:
+        raise MultipleTransactionsException()
+    targets.add(marker)
+
+    current = backend.get_item(table_name, key)
+    condition = op.get("ConditionExpression")
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    if condition is not None and not get_filter_expression(condition, names, values).expr(current):
+        wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
+        raise _ConditionFailed(current.to_json()["Attributes"] if wants_old else None)
+    if op_type == "ConditionCheck":
+        return
+    hash_key, range_key = backend.get_keys_value(table, key)
+    undo.append((table, hash_key, range_key, copy.deepcopy(current)))
+    expressions = {
+        "condition_expression": condition,
+        "expression_attribute_names": names,
+        "expression_attribute_values": values,
+    }
+    if op_type == "Put":
+        backend.put_item(table_name, op["Item"], **expressions)
+    elif op_type == "Delete":
+        backend.delete_item(table_name, key, **expressions)
+    else:
+        backend.update_item(table_name, key, update_expression=op["UpdateExpression"], **expressions)
+
+
+class _ConditionFailed(Exception):
+    """An operation's condition did not hold; ``old`` is the item when ALL_OLD was asked for."""
+
+    def __init__(self, old: dict[str, Any] | None) -> None:
+        super().__init__("The conditional request failed")
+        self.old = old
+
+
+def _roll_back(undo: list[tuple[Any, Any, Any, Any]]) -> None:
+    for table, hash_key, range_key, before in reversed(undo):
+        _restore(table, hash_key, range_key, before)
 
 
 def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
