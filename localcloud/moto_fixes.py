@@ -9,6 +9,10 @@
   one that remembers only the items it changes and undoes just those.
 - Every moto model object ever built (each item, each table copy) is kept in a class-level list
   for moto's dashboard, so memory grew with every request. Nothing is tracked here.
+- A query sorts every item of the table (comparing moto's value objects in Python) before it looks
+  at the partition asked for, so each page cost O(table log table): a table query here reads only
+  its partition, an index query only the items whose index key matches, and sorting compares
+  plain values. Results and their order are moto's.
 - An SQS delete rebuilds the queue's message list while a send may be appending to it; both run
   under the queue's own lock here.
 
@@ -21,8 +25,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 DYNAMODB_LOCK = threading.RLock()
@@ -66,6 +72,7 @@ def install() -> None:
         return
     _stop_tracking_instances()
     _serialise_dynamodb()
+    _query_only_the_partition()
     _serialise_sqs_queue_changes()
     _installed = True
 
@@ -97,6 +104,55 @@ def _serialise_dynamodb() -> None:
 
     DynamoHandler.call_action = one_request_at_a_time  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_query_scope = threading.local()  # the partition the running query asks for (it runs under the lock)
+
+
+def _query_only_the_partition() -> None:
+    from moto.dynamodb.models.table import Table
+
+    query, signature = Table.query, inspect.signature(Table.query)
+
+    @functools.wraps(query)
+    def partition_query(table: Any, *args: Any, **kwargs: Any) -> Any:
+        call = signature.bind(table, *args, **kwargs).arguments
+        if call.get("index_name"):
+            _query_scope.wanted = list(call.get("hash_key_conditions") or []) or None
+        elif call.get("hash_key") is not None:
+            _query_scope.wanted = [(table.hash_key_attr, call["hash_key"])]
+        try:
+            return query(table, *args, **kwargs)
+        finally:
+            _query_scope.wanted = None
+
+    def items_in_scope(table: Any) -> list[Any]:
+        """What moto's ``all_items`` returns (every item, by table key), narrowed to the running
+        query's partition; moto still applies its own key conditions to what this returns."""
+        wanted = getattr(_query_scope, "wanted", None)
+        if wanted and wanted[0][0] == table.hash_key_attr and len(wanted) == 1:
+            partition = table.items.get(wanted[0][1])
+            items = [] if partition is None else list(partition.values()) if table.range_key_attr else [partition]
+        else:
+            every = (i for p in table.items.values() for i in (p.values() if table.range_key_attr else (p,)))
+            items = [i for i in every if all(_same(i.attrs.get(a), v) for a, v in wanted)] if wanted else list(every)
+        if table.range_key_attr:
+            return sorted(items, key=lambda i: (_plain(i.hash_key), _plain(i.range_key)))
+        return sorted(items, key=lambda i: _plain(i.hash_key))
+
+    Table.query = partition_query  # type: ignore[method-assign]
+    Table.all_items = items_in_scope  # type: ignore[method-assign, assignment]
+
+
+def _plain(value: Any) -> Any:
+    """A key value as Python compares it the way moto's DynamoType does (numbers as numbers)."""
+    return Decimal(value.value) if value.type == "N" else value.value
+
+
+def _same(found: Any, wanted: Any) -> bool:
+    if found is None or found.type != wanted.type:
+        return False
+    return bool(found.value == wanted.value or (found.type == "N" and _plain(found) == _plain(wanted)))
 
 
 def _serialise_sqs_queue_changes() -> None:
