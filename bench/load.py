@@ -162,6 +162,11 @@ class LocalServer:
                 fields[name] = int(value.split()[0]) * 1024
         return fields["VmRSS"], fields["VmHWM"]
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, signum: int = signal.SIGINT, timeout: float = 30) -> tuple[int | None, float]:
         """Send ``signum``; the exit code (None if it did not exit in ``timeout``) and the seconds taken."""
         start = time.monotonic()
@@ -333,6 +338,7 @@ def replay(events: Mapping[str, list[tuple[str, str, datetime | None]]], today: 
 class LoadResult:
     deliveries: int
     seconds: float
+    cpu_seconds: float  # the server's, over the same time
     latencies: list[float]
     statuses: Counter[int]
     retries: int
@@ -348,6 +354,12 @@ class LoadResult:
     def throughput(self) -> float:
         return self.deliveries / self.seconds
 
+    @property
+    def per_cpu_second(self) -> float:
+        """Deliveries per second of the server's CPU: its rate with a core to itself (one Python
+        process runs on one core at a time), whatever else the machine was doing."""
+        return self.deliveries / self.cpu_seconds
+
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -358,7 +370,8 @@ class LoadResult:
 
     def summary(self) -> str:
         return (
-            f"{self.deliveries} deliveries in {self.seconds:.1f}s = {self.throughput:.0f}/s;"
+            f"{self.deliveries} deliveries in {self.seconds:.1f}s = {self.throughput:.0f}/s"
+            f" ({self.per_cpu_second:.0f} per server CPU second);"
             f" p50 {self.percentile(0.5) * 1000:.0f} ms, p99 {self.percentile(0.99) * 1000:.0f} ms;"
             f" statuses {dict(sorted(self.statuses.items()))}, {self.retries} redelivered after 409/429;"
             f" RSS {self.baseline_rss / 2**20:.0f} -> peak {self.peak_rss / 2**20:.0f} MB;"
@@ -501,14 +514,14 @@ def run_load(
         statuses: Counter[int] = Counter()
         retries = 0
         errors: list[str] = []
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), server.cpu_seconds()
         for phase in plan.phases:
             got = send_all(server, phase, senders)
             latencies += got[0]
             statuses += got[1]
             retries += got[2]
             errors += got[3]
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, server.cpu_seconds() - cpu_start
         sampling.set()
         sampler.join()
         peak[0] = max(peak[0], server.memory()[0])
@@ -516,6 +529,7 @@ def run_load(
         return LoadResult(
             deliveries=plan.x_deliveries + plan.order_deliveries,
             seconds=seconds,
+            cpu_seconds=cpu,
             latencies=latencies,
             statuses=statuses,
             retries=retries,
