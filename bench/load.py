@@ -235,8 +235,8 @@ def build_plan(
         history: list[tuple[str, str, datetime | None]] = []
         if rng.random() < 0.6:  # Account Activity API: one to three events at their own times
             start = now - timedelta(days=rng.uniform(0.05, 20))
-            first = "unfollow" if rng.random() < 0.1 else "follow"
-            kinds = [first, *(["unfollow", "follow"] if first == "follow" else ["follow"])][: rng.randint(1, 3)]
+            opening = "unfollow" if rng.random() < 0.1 else "follow"
+            kinds = [opening, *(["unfollow", "follow"] if opening == "follow" else ["follow"])][: rng.randint(1, 3)]
             for n, kind in enumerate(kinds):
                 at = start + timedelta(minutes=7 * n)
                 millis = int(at.timestamp() * 1000)

@@ -83,7 +83,8 @@ def _stop_tracking_instances() -> None:
     def untracked_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
         return super(BaseModel, cls).__new__(cls)  # what BaseModel.__new__ does, minus the list
 
-    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[method-assign]
+    model: Any = BaseModel  # Any: assigning to a class's methods is the point here
+    model.__new__ = staticmethod(untracked_new)
     from moto.core.model_instances import reset_model_data
 
     reset_model_data()  # drop what was tracked before the patch
@@ -102,8 +103,10 @@ def _serialise_dynamodb() -> None:
                 _count_change()
             return call_action(handler)
 
-    DynamoHandler.call_action = one_request_at_a_time  # type: ignore[method-assign]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    handler: Any = DynamoHandler
+    handler.call_action = one_request_at_a_time
+    backend: Any = DynamoDBBackend
+    backend.transact_write_items = transact_write_items
 
 
 _query_scope = threading.local()  # the partition the running query asks for (it runs under the lock)
@@ -140,8 +143,9 @@ def _query_only_the_partition() -> None:
             return sorted(items, key=lambda i: (_plain(i.hash_key), _plain(i.range_key)))
         return sorted(items, key=lambda i: _plain(i.hash_key))
 
-    Table.query = partition_query  # type: ignore[method-assign]
-    Table.all_items = items_in_scope  # type: ignore[method-assign, assignment]
+    table_class: Any = Table
+    table_class.query = partition_query
+    table_class.all_items = items_in_scope
 
 
 def _plain(value: Any) -> Any:
