@@ -162,7 +162,7 @@ def capture(resources: Resources, local_secrets: dict[str, str]) -> Snapshot:
             if table.range_key_attr
             else list(partitions)
         )
-        snapshot.tables[name] = [item.to_json()["Attributes"] for item in items]
+        snapshot.tables[name] = [_encode_binary(item.to_json()["Attributes"]) for item in items]
     sqs = sqs_backends[resources.account][resources.region]
     now = time.time()
     for name in resources.queues:
@@ -173,7 +173,7 @@ def capture(resources: Resources, local_secrets: dict[str, str]) -> Snapshot:
             {
                 "body": m.body,
                 "attributes": m.message_attributes,
-                "delay_seconds": max(0, min(900, int(m.delayed_until - now))),
+                "delay_seconds": max(0, min(900, round(m.delayed_until / 1000 - now))),  # moto: milliseconds
             }
             for m in messages
         ]
@@ -215,6 +215,17 @@ def restore(snapshot: Snapshot, resources: Resources, clients: Callable[[str], A
     for name, value in snapshot.secret_strings.items():
         if name in resources.secrets:
             secretsmanager.put_secret_value(SecretId=name, SecretString=value)
+
+
+def _encode_binary(value: Any) -> Any:
+    """moto keeps binary values as bytes; DynamoDB JSON spells them in base64."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _encode_binary(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode_binary(v) for v in value]
+    return value
 
 
 def _decode_binary(value: Any) -> Any:
