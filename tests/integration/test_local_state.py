@@ -71,7 +71,7 @@ def test_a_snapshot_restores_items_queued_messages_and_the_secret_into_a_new_clo
         resources = kept_resources(stack, "us-east-1")
         table = stack.environment["TABLE_NAME"]
         ddb, sqs = aws_client("dynamodb"), aws_client("sqs")
-        items = [
+        items: list[dict[str, Any]] = [
             {"PK": {"S": "FOLLOWER#1"}, "SK": {"S": "FOLLOWER"}, "history": {"M": {"e1": {"S": "x"}}}},
             {"PK": {"S": "DEAL#d1"}, "SK": {"S": "DEAL"}, "price": {"N": "799.00"}, "tags": {"SS": ["a", "b"]}},
             {"PK": {"S": "BLOB#1"}, "SK": {"S": "B"}, "raw": {"B": b"\x00\x01binary"}},
