@@ -91,8 +91,14 @@ class LocalServer:
             if env is None or name not in env:
                 child_env.pop(name, None)  # the server's own (generated or restored) values
         command = ["make", "-s", "run"] if via_make else [sys.executable, "-m", "localcloud.run"]
-        process = subprocess.Popen(
-            command, cwd=PROJECT, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        process = subprocess.Popen(  # its own process group, as a terminal's foreground job
+            command,
+            cwd=PROJECT,
+            env=child_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         server = cls(process, port)
         if not server.wait_for_banner(timeout):
@@ -168,9 +174,14 @@ class LocalServer:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self, signum: int = signal.SIGINT, timeout: float = 30) -> tuple[int | None, float]:
-        """Send ``signum``; the exit code (None if it did not exit in ``timeout``) and the seconds taken."""
+        """Send ``signum`` as a user would: SIGINT is Ctrl-C, which a terminal sends to the whole
+        foreground job (make and the server); any other signal goes to the process started
+        (``kill <pid>``). The exit code (None if it did not exit in ``timeout``) and the seconds taken."""
         start = time.monotonic()
-        self.process.send_signal(signum)
+        if signum == signal.SIGINT:
+            os.killpg(self.process.pid, signum)
+        else:
+            self.process.send_signal(signum)
         try:
             code: int | None = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -181,7 +192,7 @@ class LocalServer:
 
     def kill(self) -> None:
         if self.process.poll() is None:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
 
