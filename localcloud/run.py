@@ -207,6 +207,44 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[Any, str]:
     return server, f"http://{bound_host}:{bound_port}"
 
 
+def call_moto_in_process(endpoint: str, server: Any) -> None:
+    """Answer this process's AWS calls to ``endpoint`` by calling the moto server's WSGI app
+    directly, as botocore's ``before-send`` hook allows (moto's own mock works the same way): the
+    same moto, minus a socket, two HTTP parsers and a thread per connection for each call. Other
+    programs (the AWS CLI) still reach moto over HTTP. Register before any boto3 session exists."""
+    from urllib.parse import urlsplit
+
+    from botocore.awsrequest import AWSResponse
+    from botocore.handlers import BUILTIN_HANDLERS
+    from moto.core.botocore_stubber import MockRawResponse
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    app = server._server.app
+
+    def send(request: Any, **_: Any) -> Any:
+        if not request.url.startswith(endpoint):
+            return None
+        url = urlsplit(request.url)
+        body = request.body.read() if hasattr(request.body, "read") else request.body
+        environ = EnvironBuilder(
+            path=url.path,
+            query_string=url.query,
+            method=request.method,
+            headers=[(k, v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()],
+            data=body or b"",
+            base_url=f"{url.scheme}://{url.netloc}",
+        ).get_environ()
+        chunks, status, headers = run_wsgi_app(app, environ, buffered=True)
+        try:
+            content = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        response_headers: Any = dict(headers)
+        return AWSResponse(request.url, int(status.split()[0]), response_headers, MockRawResponse(content))
+
+    BUILTIN_HANDLERS.append(("before-send", send))
+
+
 def configure_environment(
     endpoint: str, environ: dict[str, str] | None = None, saved_secrets: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -318,6 +356,7 @@ def main() -> int:  # noqa: PLR0915 - the start-up sequence reads best in one pl
         return 2
 
     moto_server, endpoint = start_moto()
+    call_moto_in_process(endpoint, moto_server)
     env = configure_environment(endpoint, saved_secrets=saved.local_secrets if saved else None)
 
     import boto3
