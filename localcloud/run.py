@@ -106,10 +106,13 @@ class LocalCloud:
                     raise KeyError(f"no queue wired to {source.name} in infra/template.json")
                 self._spawn(f"poller:{source.name}", self._poller, source.name, url, source.batch_size)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the timers and pollers: each finishes the run or batch it is in (a poller's
+        receive waits at most a second), all within ``timeout`` together."""
         self.stopping.set()
+        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
