@@ -222,12 +222,12 @@ def call_moto_in_process(endpoint: str, server: Any) -> None:
     from moto.core.botocore_stubber import MockRawResponse
     from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-    app = server._server.app
+    app, moto_address = server._server.app, urlsplit(endpoint).netloc
 
     def send(request: Any, **_: Any) -> Any:
-        if not request.url.startswith(endpoint):
-            return None
         url = urlsplit(request.url)
+        if url.netloc != moto_address:
+            return None
         body = request.body.read() if hasattr(request.body, "read") else request.body
         environ = EnvironBuilder(
             path=url.path,
