@@ -352,9 +352,15 @@ def bench_load() -> None:
         "target growth < 50 MB",
         f"{growth / 50:.2f}x of the budget",
     )
+    row(
+        "load: SIGTERM right after the load, until exited",
+        f"{result.stop_seconds:.1f} s (the data saved, then the process exits)",
+        "target: a couple of seconds",
+        f"{result.stop_seconds / 2:.2f}x of 2 s",
+    )
     exact = result.server_errors == 0 and not (result.lost or result.extra or result.mismatches)
     row(
-        "load: exactness (followers, counters, orders, revenue)",
+        "load: exactness after a restart (followers, counters, orders, revenue)",
         f"{result.lost} lost, {result.extra} extra, {result.server_errors} >= 500,"
         f" {result.retries} 409/429 redelivered",
         "a replay of the distinct events",

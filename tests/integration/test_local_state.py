@@ -63,7 +63,7 @@ def test_the_state_file_is_replaced_whole_and_readable_only_by_its_owner(tmp_pat
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
-def test_a_snapshot_restores_items_queued_messages_and_the_secret_into_a_new_cloud() -> None:
+def test_a_snapshot_restores_items_queued_messages_and_the_secret_into_a_new_cloud(tmp_path: Path) -> None:
     # Given a provisioned cloud with items, two queued messages (one delayed, one with
     # attributes) and a changed secret value
     with mock_aws():
@@ -89,10 +89,10 @@ def test_a_snapshot_restores_items_queued_messages_and_the_secret_into_a_new_clo
         aws_client("secretsmanager").put_secret_value(SecretId=stack.environment["SECRET_ARN"], SecretString='{"k": 1}')
         snapshot = capture(resources, {"ADMIN_TOKEN": "kept"})
     # When it is written, read back and restored into a fresh cloud
-    text = json.dumps(snapshot.__dict__)
+    write_state(tmp_path, snapshot)
     with mock_aws():
         stack = provision(aws_client, stage="local")
-        restore(Snapshot(**json.loads(text)), kept_resources(stack, "us-east-1"), aws_client)
+        restore(read_state(tmp_path) or Snapshot(), kept_resources(stack, "us-east-1"), aws_client)
         # Then every item, message and the secret's value are back
         ddb, sqs = aws_client("dynamodb"), aws_client("sqs")
         found = ddb.scan(TableName=stack.environment["TABLE_NAME"])["Items"]
