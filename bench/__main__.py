@@ -328,7 +328,48 @@ def bench_orders() -> None:
             )
 
 
+def bench_load() -> None:
+    """`make run` under 8 concurrent senders (bench/load.py): throughput, latency, memory, exactness."""
+    import tempfile
+
+    from bench.load import run_load
+
+    senders, x_deliveries, orders = 8, 8 * 1000, 500
+    with tempfile.TemporaryDirectory() as directory:
+        result = run_load(Path(directory), senders=senders, x_deliveries=x_deliveries, orders=orders)
+    row(
+        f"load: {senders} senders x {x_deliveries // senders:,} X deliveries + {orders} orders x 1-4, `make run`",
+        f"{result.deliveries:,} in {result.seconds:.0f} s: {result.throughput:.0f}/s wall,"
+        f" {result.per_cpu_second:.0f}/s per server CPU second; p50 {result.percentile(0.5) * 1000:.0f} ms,"
+        f" p99 {result.percentile(0.99) * 1000:.0f} ms",
+        "target 200/s on 2 cores",
+        f"{result.per_cpu_second / 200:.2f}x per CPU second, {result.throughput / 200:.2f}x wall",
+    )
+    growth = (result.peak_rss - result.baseline_rss) / 2**20
+    row(
+        "load: server memory (RSS)",
+        f"{result.baseline_rss / 2**20:.0f} MB before, peak {result.peak_rss / 2**20:.0f} MB (+{growth:.0f} MB)",
+        "target growth < 50 MB",
+        f"{growth / 50:.2f}x of the budget",
+    )
+    row(
+        "load: SIGTERM right after the load, until exited",
+        f"{result.stop_seconds:.1f} s (the data saved, then the process exits)",
+        "target: a couple of seconds",
+        f"{result.stop_seconds / 2:.2f}x of 2 s",
+    )
+    exact = result.server_errors == 0 and not (result.lost or result.extra or result.mismatches)
+    row(
+        "load: exactness after a restart (followers, counters, orders, revenue)",
+        f"{result.lost} lost, {result.extra} extra, {result.server_errors} >= 500,"
+        f" {result.retries} 409/429 redelivered",
+        "a replay of the distinct events",
+        "exact" if exact else f"NOT EXACT: {', '.join(result.mismatches) or result.statuses}",
+    )
+
+
 def main() -> int:
+    bench_load()
     bench_crc()
     bench_follow()
     bench_orders()
