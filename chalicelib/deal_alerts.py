@@ -12,8 +12,8 @@ expired, sold out or was cancelled has its remaining alerts dropped and counted,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 from pydantic import BaseModel, Field, ValidationError
@@ -57,69 +57,6 @@ def still_on(deal: Item | None, now: datetime) -> bool:
     return deal.get("quantity") is None or int(deal.get("sold", 0)) < int(deal["quantity"])
 
 
-@dataclass(frozen=True)
-class FanOutPage:
-    queued: int
-    more: bool  # False: the fan-out is complete, or not this run's to do
-
-
-def fan_out_page(store: Store, deal_id: str, now: datetime, page_size: int = FAN_OUT_PAGE) -> FanOutPage:
-    """Queue the alerts of the next page of subscribers, exactly once."""
-    campaign = store.get(Keys.dm_campaign(deal_id), consistent=True)
-    if campaign is not None and (campaign.get("status") != ACTIVE or campaign.get("fanned_out")):
-        return FanOutPage(0, more=False)
-    if not still_on(store.get(Keys.deal(deal_id)), now):
-        return FanOutPage(0, more=False)  # the drain drops what was queued and closes the campaign
-    cursor = campaign.get("next_page") if campaign else None
-    page = list_subscribers(store, limit=page_size, cursor=cursor)
-    queue = deal_id
-    entries = [
-        store.op_put(
-            entry(
-                queue,
-                f"{s['GSI1SK']}",  # the subscriber's opt-in time and id: first opted in, first alerted
-                key=alert_key(deal_id, str(s["user_id"])),
-                to=str(s["user_id"]),
-                now=now,
-                alert_of=deal_id,
-            )
-        )
-        for s in page.items
-    ]
-    progress = {"next_page": page.next} if page.next else {}
-    if campaign is None:
-        step = store.op_put(
-            {
-                **Keys.dm_campaign(deal_id),
-                **Keys.dm_campaign_index(now, deal_id),
-                "deal_id": deal_id,
-                "status": ACTIVE,
-                "started_at": iso(now),
-                "queued": len(entries),
-                "taken": 0,
-                "fanned_out": page.next is None,
-                **progress,
-            },
-            Attr("PK").not_exists(),
-        )
-    else:
-        step = store.op_update(
-            Keys.dm_campaign(deal_id),
-            set={"fanned_out": page.next is None, **progress},
-            add={"queued": len(entries)},
-            remove=() if page.next else ("next_page",),
-            condition=Attr("status").eq(ACTIVE) & Attr("next_page").eq(cursor),
-        )
-    ops = [*entries, step]
-    if entries:
-        ops.append(totals_op(store, waiting=len(entries)))
-    try:
-        store.transact(ops)
-    except ConditionFailed:
-        return FanOutPage(0, more=False)  # another delivery wrote this page, or the campaign ended
-    return FanOutPage(len(entries), more=page.next is not None)
-
-
 def fan_out(
     store: Store,
     enqueue: Enqueue,
@@ -129,14 +66,76 @@ def fan_out(
     pages: int = PAGES_PER_MESSAGE,
 ) -> int:
     """A few pages of the fan-out, then a message to go on; returns how many alerts were queued."""
-    queued = 0
+    campaign = store.get(Keys.dm_campaign(deal_id), consistent=True)
+    if campaign is not None and (campaign.get("status") != ACTIVE or campaign.get("fanned_out")):
+        return 0
+    if not still_on(store.get(Keys.deal(deal_id)), now):
+        return 0  # the drain drops what was queued and closes the campaign
+    cursor = campaign.get("next_page") if campaign else None
+    queued, started = 0, campaign is not None
     for _ in range(pages):
-        page = fan_out_page(store, deal_id, now, page_size)
-        queued += page.queued
-        if not page.more:
+        page = list_subscribers(store, limit=page_size, cursor=cursor)
+        try:
+            store.transact(_page_ops(store, deal_id, page.items, cursor, page.next, started, now))
+        except ConditionFailed:
+            return queued  # another delivery wrote this page, or the campaign ended
+        started, cursor = True, page.next
+        queued += len(page.items)
+        if cursor is None:
             return queued
     enqueue([DeliveryMessage(kind="deal_alerts", id=f"fanout-{deal_id}-{iso(now)}", payload={"deal_id": deal_id})])
     return queued
+
+
+def _page_ops(
+    store: Store,
+    deal_id: str,
+    subscribers: list[Item],
+    cursor: str | None,
+    next_page: str | None,
+    started: bool,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One page in one transaction: its entries, and the campaign moved on from ``cursor``."""
+    entries = [
+        store.op_put(
+            entry(
+                deal_id,
+                str(s["GSI1SK"]),  # the subscriber's opt-in time and id: first opted in, first alerted
+                key=alert_key(deal_id, str(s["user_id"])),
+                to=str(s["user_id"]),
+                now=now,
+                alert_of=deal_id,
+            )
+        )
+        for s in subscribers
+    ]
+    progress = {"next_page": next_page} if next_page else {}
+    if not started:
+        step = store.op_put(
+            {
+                **Keys.dm_campaign(deal_id),
+                **Keys.dm_campaign_index(now, deal_id),
+                "deal_id": deal_id,
+                "status": ACTIVE,
+                "started_at": iso(now),
+                "queued": len(entries),
+                "taken": 0,
+                "fanned_out": next_page is None,
+                **progress,
+            },
+            Attr("PK").not_exists(),
+        )
+    else:
+        step = store.op_update(
+            Keys.dm_campaign(deal_id),
+            set={"fanned_out": next_page is None, **progress},
+            add={"queued": len(entries)},
+            remove=() if next_page else ("next_page",),
+            condition=Attr("status").eq(ACTIVE) & Attr("next_page").eq(cursor),
+        )
+    totals = [totals_op(store, waiting=len(entries))] if entries else []
+    return [*entries, step, *totals]
 
 
 def fan_out_handler(

@@ -31,7 +31,9 @@ class FakeX:
     answer was lost), ``lost`` (it never arrived, no answer either), ``refused`` (no connection),
     ``429``, ``403``; ``ok`` or an empty script sends normally."""
 
-    def __init__(self, clock: Callable[[], datetime], fail_times: int = 0, dm_outcomes: list[str] | None = None) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime], fail_times: int = 0, dm_outcomes: list[str] | None = None
+    ) -> None:
         self.clock = clock
         self.timeline: list[tuple[str, str, str | None]] = []  # (post id, text, in reply to)
         self.dms: list[tuple[str, str]] = []

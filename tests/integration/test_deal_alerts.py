@@ -225,7 +225,9 @@ def test_waiting_alerts_cost_nothing_while_the_window_is_spent(store: Store, clo
 def test_direct_dms_go_first_under_the_same_budget_and_are_queued_once(store: Store, clock: FakeClock) -> None:
     alerts_waiting(store, clock, 20)
     accept = intake_handler(store, clock)
-    replies = [DeliveryMessage(kind="dm", id=f"reply-{n}", payload={"to": str(900 + n), "text": "Hi"}) for n in range(3)]
+    replies = [
+        DeliveryMessage(kind="dm", id=f"reply-{n}", payload={"to": str(900 + n), "text": "Hi"}) for n in range(3)
+    ]
     for message in [*replies, *replies]:  # each delivered twice
         accept(message)
     x = FakeX(clock)
