@@ -178,7 +178,7 @@ class _Drain:
             return
         for queue, campaign in self.queues():
             remaining = self.send_from(queue, campaign, remaining)
-            if self.report.stopped is not None:
+            if self.report.stopped is not None or remaining <= 0:
                 return
 
     def budget_left(self) -> int:

@@ -235,6 +235,18 @@ def test_direct_dms_go_first_under_the_same_budget_and_are_queued_once(store: St
     assert [to for to, _ in x.dms] == ["900", "901", "902", *[str(u) for u in range(1, 13)]]
 
 
+def test_two_deals_alerts_go_out_oldest_deal_first_and_one_budget_governs_both(store: Store, clock: FakeClock) -> None:
+    alerts_waiting(store, clock, 10)
+    second = released_deal(store, clock, code="AW17", title="Alienware m17")
+    fan_out_all(store, clock, second)
+    x = FakeX(clock)
+    assert len(drain(store, x, clock).sent) == 15
+    clock.advance(minutes=15)
+    assert len(drain(store, x, clock).sent) == 5
+    alerts_of = [text.split(":")[1].strip() for _, text in x.dms]
+    assert alerts_of == ["Alienware m16"] * 10 + ["Alienware m17"] * 10
+
+
 @pytest.mark.parametrize("ending", ["sold_out", "expired"])
 def test_alerts_of_a_deal_that_ended_are_dropped_and_counted(store: Store, clock: FakeClock, ending: str) -> None:
     deal_id = alerts_waiting(store, clock, 10, quantity=50, expires_at=clock() + timedelta(hours=1))
@@ -418,6 +430,14 @@ def test_no_attempt_starts_without_time_for_it_to_finish(store: Store, clock: Fa
     x = FakeX(clock)
     report = drain(store, x, clock, time_left=5.0)  # less than one X call's timeouts
     assert (report.stopped, x.dm_calls, dm_totals(store)["waiting"]) == ("time", 0, 1)
+
+
+def test_get_dms_lists_a_status_and_refuses_an_unknown_one(api: Any, admin: dict[str, str]) -> None:
+    assert json.loads(api.http.get("/dms", headers=admin).body) == {"items": [], "next": None}
+    refused = api.http.get("/dms?status=lost", headers=admin)
+    assert refused.status_code == 422
+    assert json.loads(refused.body)["error"]["fields"] == {"status": "one of checking, sent, unknown, failed"}
+    assert api.http.get("/dms").status_code == 401
 
 
 def test_a_released_deal_with_dm_subscribers_queues_its_fan_out(store: Store, clock: FakeClock) -> None:
