@@ -2,8 +2,8 @@
 
 Every call is made once, inside explicit connect and read timeouts, and X's answer becomes the
 publisher error that says what is known: 429 -> ``RateLimited`` at the ``x-rate-limit-reset`` time;
-403 duplicate content -> ``DuplicateContent``; another 4xx -> ``Refused``; no connection at all ->
-``NotSent``; a read timeout, a dropped connection or a 5xx -> ``OutcomeUnknown``. X takes no
+403 duplicate content -> ``DuplicateContent``; 401 or no connection at all -> ``NotSent``; another
+4xx -> ``Refused``; a read timeout, a dropped connection or a 5xx -> ``OutcomeUnknown``. X takes no
 idempotency key, so a call whose request may have arrived is never repeated here: the caller looks
 first (``find_post`` reads the account's recent posts, ``find_dm`` the conversation).
 """
@@ -118,6 +118,8 @@ def _call(request: Callable[[], T]) -> T:
         if any("duplicate" in str(message).lower() for message in exc.api_messages):
             raise DuplicateContent("X refused the text as duplicate content") from None
         raise Refused(f"X refused the request: {exc.api_messages or exc.response.status_code}") from None
+    except tweepy.Unauthorized:  # the credentials were refused before anything was done: not sent
+        raise NotSent("X answered 401 Unauthorized: the authorization may have been revoked") from None
     except tweepy.TwitterServerError as exc:
         raise OutcomeUnknown(f"X answered {exc.response.status_code}") from None
     except tweepy.HTTPException as exc:

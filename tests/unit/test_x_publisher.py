@@ -112,6 +112,13 @@ def test_a_5xx_a_read_timeout_or_a_dropped_connection_is_an_unknown_outcome_neve
 
 
 @responses.activate
+def test_a_401_is_not_sent_so_the_dm_can_go_once_the_app_is_authorized_again() -> None:
+    responses.post(DM, json={"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, status=401)
+    with pytest.raises(NotSent):
+        publisher().send_dm("2244994945", "Your deal is live", key="alert-1")
+
+
+@responses.activate
 @pytest.mark.parametrize(
     "never_left",
     [
