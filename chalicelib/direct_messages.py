@@ -425,11 +425,14 @@ class _Drain:
     ) -> bool:
         """A DM whose outcome is not (yet) sent changes state, if nobody moved it meanwhile."""
         key = str(dm["key"])
+        checks = Attr("checks").eq(dm["checks"]) if "checks" in dm else Attr("checks").not_exists()
         ops = [
             self.store.op_update(
                 Keys.dm_sent(key),
                 set={"status": status, **extra, **Keys.dm_status_index(status, listed_at, key)},
-                condition=Attr("status").eq(str(dm["status"])) & Attr("attempted_at").eq(str(dm["attempted_at"])),
+                condition=Attr("status").eq(str(dm["status"]))
+                & Attr("attempted_at").eq(str(dm["attempted_at"]))
+                & checks,
             )
         ]
         if totals:
