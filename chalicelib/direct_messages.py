@@ -349,7 +349,8 @@ class _Drain:
             self.discard(waiting, campaign, None)
             return
         except TransactionConflict:
-            return  # the next run meets it again
+            self.report.stopped = "conflict"  # the entry stays; the next run meets it again
+            return
         if outcome == SKIPPED:
             self.report.skipped += 1
         elif outcome == DROPPED:
@@ -374,7 +375,12 @@ class _Drain:
         ]
         if campaign is not None:
             ops.append(self.store.op_update(Keys.dm_campaign(str(campaign["deal_id"])), add={"taken": -1}))
-        self.store.transact(ops)
+        try:
+            self.store.transact(ops)
+        except (ConditionFailed, TransactionConflict):
+            # Left ``sending``: the look-ups settle it on the safe side (never a second send).
+            logger.warning("dm not put back in its queue", extra={"key": key})
+            return
         self.report.retry.append(key)
 
     # --- recording -----------------------------------------------------------------------------
