@@ -9,13 +9,16 @@ from urllib.parse import unquote
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import deps, http
-from chalicelib.alerts import list_alerts
+from chalicelib.alerts import list_alerts, publish_pending_alerts
 from chalicelib.channel import channel_state, resume_publishing
 from chalicelib.community import STATUSES, community_summary, list_followers
 from chalicelib.dashboard import CSP, render_dashboard
 from chalicelib.deals import STATUSES as DEAL_STATUSES
 from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
 from chalicelib.delivery import QueueRecord, deliver_batch
+from chalicelib.direct_messages import drain_dms
+from chalicelib.dm_queue import LISTED as DM_STATUSES
+from chalicelib.dm_queue import list_dms
 from chalicelib.errors import BadRequest, Unprocessable
 from chalicelib.feedback import FeedbackFilter, deal_rollup, list_feedback
 from chalicelib.followups import sweep_ended_deals
@@ -206,6 +209,24 @@ def outbox() -> dict[str, Any]:
     return http.listing(http.current_request(app), lambda limit, cursor: list_outbox(store, limit=limit, cursor=cursor))
 
 
+@app.route("/dms")
+def dms() -> dict[str, Any]:
+    request = http.current_request(app)
+    status = http.query_params(request).get("status", "unknown")
+    if status not in DM_STATUSES:
+        raise Unprocessable("unknown status", fields={"status": f"one of {', '.join(DM_STATUSES)}"})
+    store = deps.store()
+    return http.listing(request, lambda limit, cursor: list_dms(store, status=status, limit=limit, cursor=cursor))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
+    """The alerts' outbox to the topic, then the waiting DMs under X's limits."""
+    publish_pending_alerts(deps.store(), deps.notify_alert)
+    report = drain_dms(deps.store(), deps.publisher(), deps.dm_policy(), utcnow, deps.time_left(event.context))
+    return report.as_dict()
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
     report = release_due_deals(
@@ -238,4 +259,4 @@ def welcome(event: CloudWatchEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue_arn="arn:aws:sqs:us-east-1:000000000000:outlet-delivery", batch_size=10)
 def deliver_messages(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     records = [QueueRecord(message_id=r.to_dict()["messageId"], body=r.body) for r in event]
-    return deliver_batch(records, deps.delivery_handlers(), requeue=deps.requeue_delivery)
+    return deliver_batch(records, deps.delivery_handlers())

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.community import community_summary
 from chalicelib.deals import EXPIRED, RELEASED, SOLD_OUT
+from chalicelib.dm_queue import dm_totals
 from chalicelib.feedback import LABELS
 from chalicelib.fees import spent_ever
 from chalicelib.money import CENT
@@ -45,6 +46,7 @@ def channel_summary(store: Store, now: datetime) -> dict[str, Any]:
         "conversion": _ratio(orders, clicks),
         "sentiment": {label: int(feeling.get(f"sentiment_{label}", 0)) for label in LABELS},
         "x_fees_usd": str(spent_ever(store).quantize(MILLS)),
+        "dms": dm_totals(store),  # waiting, sent, unknown, failed, skipped, dropped (chalicelib.dm_queue)
         "deals": rows,
     }
 

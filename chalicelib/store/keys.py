@@ -91,6 +91,13 @@ class Keys:
     def alert_index(raised_at: datetime, alert_id: str) -> dict[str, str]:
         return {"GSI1PK": Keys.ALERTS, "GSI1SK": f"{iso(raised_at)}#{alert_id}"}
 
+    ALERTS_UNPUBLISHED = "ALERTS#UNPUBLISHED"
+
+    @staticmethod
+    def alert_unpublished(raised_at: datetime, alert_id: str) -> Key:
+        """An alert not yet published to the SNS topic (the alerts' outbox), oldest first."""
+        return {"PK": Keys.ALERTS_UNPUBLISHED, "SK": f"{iso(raised_at)}#{alert_id}"}
+
     @staticmethod
     def published_text(digest: str) -> Key:
         """A post's normalized text, so the same text is never published twice."""
@@ -192,8 +199,49 @@ class Keys:
 
     @staticmethod
     def dm_sent(key: str) -> Key:
-        """The one send of a DM key (a deal alert to a subscriber, a reply to a command)."""
+        """The one send of a DM key (a deal alert to a subscriber, a reply to a command): its state
+        (waiting, sending, checking, sent, unknown, failed, skipped)."""
         return {"PK": f"DMSENT#{key}", "SK": "DM"}
+
+    @staticmethod
+    def dms_by_status(status: str) -> str:
+        return f"DMS#{status}"
+
+    @staticmethod
+    def dm_status_index(status: str, at: datetime, key: str) -> dict[str, str]:
+        """A DM listed by its state: ``checking`` ones by when they are next looked up, the others
+        by when they got there."""
+        return {"GSI1PK": Keys.dms_by_status(status), "GSI1SK": f"{iso(at)}#{key}"}
+
+    @staticmethod
+    def dm_queue(queue: str) -> str:
+        """The DMs waiting in one queue (``direct``, or a deal's alerts), in the order they go out."""
+        return f"DMQUEUE#{queue}"
+
+    @staticmethod
+    def dm_queue_entry(queue: str, order: str) -> Key:
+        return {"PK": Keys.dm_queue(queue), "SK": order}
+
+    DM_CAMPAIGNS = "DMCAMPAIGNS"  # sparse GSI1 listing: the deals whose alerts are still going out
+
+    @staticmethod
+    def dm_campaign(deal_id: str) -> Key:
+        """A deal's alerts: how far the fan-out got, how many were queued and taken."""
+        return {"PK": f"DMCAMPAIGN#{deal_id}", "SK": "CAMPAIGN"}
+
+    @staticmethod
+    def dm_campaign_index(started_at: datetime, deal_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.DM_CAMPAIGNS, "GSI1SK": f"{iso(started_at)}#{deal_id}"}
+
+    @staticmethod
+    def dm_totals() -> Key:
+        """Every DM counted by what became of it (waiting, sent, unknown, failed, skipped, dropped)."""
+        return {"PK": "DMS", "SK": "TOTALS"}
+
+    @staticmethod
+    def dm_drain() -> Key:
+        """The DM drain's own state: until when X asked it to pause (a 429)."""
+        return {"PK": "DMWINDOW", "SK": "DRAIN"}
 
     FOLLOWUPS = "FOLLOWUPS"  # GSI1 listing of ended deals whose follow-up reply is not out yet
 

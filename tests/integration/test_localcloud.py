@@ -93,7 +93,7 @@ def test_a_queued_dm_reaches_its_handler_and_a_failing_one_ends_in_the_dlq(cloud
     sqs = client("sqs")
     queue = cloud.environment["DELIVERY_QUEUE_URL"]
     dlq = cloud.refs["DeliveryDeadLetterQueue"]
-    local = LocalCloud(app_module, queue_urls={"deliver_messages": queue}, tick_seconds=0.0, clients=client)
+    local = LocalCloud(app_module, queue_urls={"deliver_messages": queue}, tick_seconds=0.2, clients=client)
     local.start()
     try:
         good = DeliveryMessage(kind="dm", id="welcome-1", payload={"to": "2244994945", "text": "Welcome!"})
