@@ -102,9 +102,9 @@ def _main_currency(revenue: dict[str, str]) -> str:
 
 
 def _fees_share(summary: dict[str, Any]) -> str | None:
-    """X fees as a share of the USD revenue they brought (the one currency fees are paid in)."""
-    revenue = Decimal(summary["revenue"].get("USD", "0"))
-    return f"{Decimal(summary['x_fees_usd']) / revenue * 100:.2f}%" if revenue else None
+    """USD revenue per dollar of X fees (fees are paid in USD; other currencies are not converted)."""
+    revenue, fees = Decimal(summary["revenue"].get("USD", "0")), Decimal(summary["x_fees_usd"])
+    return f"{revenue / fees:,.2f} USD of revenue per $1 of fees" if revenue and fees else None
 
 
 # --- deals ------------------------------------------------------------------------------------
@@ -233,6 +233,7 @@ def inbox(visit: Visit) -> Response:
         "inbox.html",
         422 if errors else 200,
         items=items,
+        deal_titles=deal_titles(visit.store, items),
         next=cursor,
         filters=filters,
         errors=errors,
@@ -266,6 +267,12 @@ def _inbox_filters(query: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
         except ValueError:
             errors[name] = "Pick a date, like 2026-11-01."
     return ({} if errors else wanted), errors
+
+
+def deal_titles(store: Store, items: list[Item]) -> dict[str, str]:
+    """The titles of the deals a page of feedback answers, in one batch read."""
+    ids = {str(i["deal_id"]) for i in items if i.get("deal_id")}
+    return {str(d["id"]): str(d["title"]) for d in store.batch_get(Keys.deal(i) for i in ids)} if ids else {}
 
 
 def _filled(fetch: Any, cursor: str | None) -> tuple[list[Item], str | None]:
@@ -327,6 +334,7 @@ def person(visit: Visit, user_id: str) -> Response:
         profile=without_keys(profile) if profile else None,
         subscriber=without_keys(subscriber) if subscriber else None,
         items=items,
+        deal_titles=deal_titles(store, items),
         next=cursor,
     )
 

@@ -259,3 +259,21 @@ def test_a_deal_page_shows_its_figures_and_the_feedback_about_it(
     assert figure(page, "deal-revenue") == "499.00 USD"
     assert re.findall(r'data-feedback-id="([^"]+)"', page) == ["post:9"]
     assert 'data-sentiment="positive">positive</span> 1' in page
+
+
+def test_inbox_items_name_the_deal_they_answer(browser: Browser, store: Store, clock: FakeClock) -> None:
+    deal = release_deal(
+        store, clock, title="Precision 3680", price="899", list_price="1299", currency="USD", code="PREC1"
+    )
+    answer = Interaction(
+        kind="reply",
+        event_id="post:77",
+        occurred_at=clock(),
+        author=XUser(id="77", handle="asker"),
+        text="Does it have a GPU?",
+        post_id="77",
+        answers=deal["post_id"],
+    )
+    record_feedback(store, answer, VaderClassifier(), [])
+    page = text(browser.get("/console/inbox"))
+    assert f'href="/console/deals/{deal["id"]}" data-testid="deal-link">Precision 3680</a>' in page
