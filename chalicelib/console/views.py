@@ -139,7 +139,7 @@ def _compose(visit: Visit, deal: Item | None) -> Response:
         return visit.show(template, exc.status, errors=_plain(exc), preview=None, **context)
     repeat = repeat_of(visit.store, text, deal["id"] if deal else None)
     preview = {"text": text, "length": length, "repeat": repeat}
-    if visit.form.get("action") != "save":
+    if visit.form.get("action") == "preview":  # any other submit (or none, from a script) saves
         return visit.show(template, errors={}, preview=preview, **context)
     try:
         saved = _save(visit, fields, deal)
