@@ -28,7 +28,6 @@ from chalicelib.deals import (
     list_deals,
     public_deal,
     repeat_of,
-    stored_fields,
     update_deal,
 )
 from chalicelib.errors import ApiError
@@ -192,12 +191,12 @@ def edit_deal(visit: Visit, deal_id: str) -> Response:
 def deal_page(visit: Visit, deal_id: str) -> Response:
     deal = get_deal(visit.store, deal_id)
     feedback = list_feedback(visit.store, deal_id=deal_id, limit=50, cursor=None)
+    rollup = deal_rollup(visit.store, deal_id)
     return visit.show(
         "deal.html",
         deal=public_deal(deal),
-        fields=stored_fields(deal),
-        row=deal_row(visit.store, deal),
-        rollup=deal_rollup(visit.store, deal_id),
+        row=deal_row(visit.store, deal, rollup),
+        rollup=rollup,
         feedback=feedback.items,
         more_feedback=feedback.next,
     )
