@@ -8,7 +8,7 @@ STAGE ?= dev
 VALIDATE_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint typecheck unit package validate deploy bench clean
+.PHONY: run test lint typecheck unit package validate deploy bench clean demo browser screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)  ## the whole service locally on an embedded moto server
 	$(BIN)/python -m localcloud.run
+
+demo: $(STAMP)  ## make run, seeded with a realistic month through the real routes (localcloud/demo.py)
+	$(BIN)/python -m localcloud.demo
 
 test: lint typecheck unit  ## ruff, mypy, pytest: what CI runs
 
