@@ -22,6 +22,12 @@ run: $(STAMP)  ## the whole service locally on an embedded moto server
 demo: $(STAMP)  ## make run, seeded with a realistic month through the real routes (localcloud/demo.py)
 	$(BIN)/python -m localcloud.demo
 
+browser: $(STAMP)  ## only the browser tests (headless chromium against a seeded local server)
+	$(BIN)/pytest -m browser
+
+screenshots: $(STAMP)  ## docs/console-*.png: the demo's console in headless chromium
+	$(BIN)/python -m tests.browser.screenshots
+
 test: lint typecheck unit  ## ruff, mypy, pytest: what CI runs
 
 lint: $(STAMP)

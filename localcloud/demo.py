@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -93,7 +94,7 @@ def install_server_clock(path: Path) -> None:
     add the offset in ``path``. Re-read only when the file changes."""
     from chalicelib.store import keys
 
-    real = keys.datetime
+    real: type[datetime] = keys.datetime  # type: ignore[attr-defined]
     cached: dict[str, float] = {"mtime": -1.0, "offset": 0.0}
 
     def offset() -> timedelta:
@@ -105,12 +106,12 @@ def install_server_clock(path: Path) -> None:
             cached["mtime"], cached["offset"] = mtime, read_offset(path)
         return timedelta(seconds=cached["offset"])
 
-    class ShiftedDatetime(real):  # type: ignore[valid-type,misc]
+    class ShiftedDatetime(real):  # type: ignore[valid-type,misc]  # a subclass: isinstance checks still hold
         @classmethod
         def now(cls, tz: Any = None) -> datetime:
             return real.now(tz) + offset()
 
-    keys.datetime = ShiftedDatetime  # type: ignore[misc]
+    keys.datetime = ShiftedDatetime  # type: ignore[attr-defined]
 
 
 # --- talking to the service -----------------------------------------------------------------
@@ -354,10 +355,11 @@ def shopify_order(number: int, deal: DemoDeal, quantity: int, at: datetime) -> d
 # --- the month --------------------------------------------------------------------------------
 
 FIRST = (
-    "maria alex sam jordan priya wei lena tom aisha diego nora ken ravi emma luca sofia omar "
-    "hannah jin zoe noah mei ivan chloe ben ana yusuf clara leo ines kofi ruth mateo sara"
-).split()
-LAST = "kim lopez patel nguyen smith okafor rossi chen mueller silva haddad park novak costa".split()
+    *("maria", "alex", "sam", "jordan", "priya", "wei", "lena", "tom", "aisha", "diego", "nora", "ken"),
+    *("ravi", "emma", "luca", "sofia", "omar", "hannah", "jin", "zoe", "noah", "mei", "ivan", "chloe"),
+    *("ben", "ana", "yusuf", "clara", "leo", "ines", "kofi", "ruth", "mateo", "sara"),
+)
+LAST = ("kim", "lopez", "patel", "nguyen", "smith", "okafor", "rossi", "chen", "mueller", "silva", "haddad", "park")
 
 DEALS: tuple[tuple[str, str, str, str], ...] = (
     # title, price, list price, currency
@@ -549,9 +551,10 @@ class Month:
             people.append(Person(str(1_700_000_000_000_000_000 + n * 7919), handle[:15], f"{first} {last}".title()))
         return people
 
-    def at(self, when: datetime, run: Callable[[], None]) -> None:
+    def at(self, when: datetime, action: Callable[..., None], *args: Any) -> None:
+        """Plan ``action(*args)`` for the moment ``when`` (within the month)."""
         if when < self.end:
-            self.steps.append(Step(when, next(self._ids), run))
+            self.steps.append(Step(when, next(self._ids), partial(action, *args)))
 
     def during(self, start: datetime, hours: float) -> datetime:
         return start + timedelta(seconds=self.rng.uniform(0, hours * 3600))
@@ -578,8 +581,8 @@ class Month:
         code = re.sub(r"[^A-Z0-9]", "", title.upper())[:8] + f"{i + 10}"
         deal = DemoDeal(i, title, Decimal(price), Decimal(list_price), currency, code, release, quantity)
         self.done.deals.append(deal)
-        self.at(max(self.start, release - timedelta(hours=self.rng.uniform(3, 20))), lambda: self.create_deal(deal))
-        self.at(release + timedelta(seconds=1), lambda: self.await_release(deal))
+        self.at(max(self.start, release - timedelta(hours=self.rng.uniform(3, 20))), self.create_deal, deal)
+        self.at(release + timedelta(seconds=1), self.await_release, deal)
         return deal
 
     def plan_reactions(self, deal: DemoDeal, *, spike: bool) -> None:
@@ -587,29 +590,29 @@ class Month:
         fans = self.people[: scale.followers]
         # clicks right after the post; orders over the next day and a half (more orders than the
         # quantity for the limited deal, which sells out)
-        self.at(deal.release_at + timedelta(minutes=3), lambda: self.clicks(deal, rng.randint(*scale.clicks_per_deal)))
+        self.at(deal.release_at + timedelta(minutes=3), self.clicks, deal, rng.randint(*scale.clicks_per_deal))
         orders = rng.randint(*scale.orders_per_deal) + (deal.quantity or 0)
         for _ in range(orders):
             when = deal.release_at + timedelta(minutes=5) + timedelta(hours=min(rng.expovariate(1 / 8), 40))
-            self.at(when, lambda w=when: self.order(deal, w))
+            self.at(when, self.order, deal, when)
         for _ in range(rng.randint(*scale.replies_per_deal)):
             when = deal.release_at + timedelta(minutes=2) + timedelta(hours=rng.expovariate(1 / 6))
             label = rng.choices(("positive", "neutral", "negative"), (0.6, 0.3, 0.1))[0]
             text = rng.choice({"positive": POSITIVE, "neutral": NEUTRAL, "negative": NEGATIVE}[label])
-            self.at(when, lambda w=when, t=text, p=rng.choice(fans): self.reply(deal, p, t, w))
+            self.at(when, self.reply, deal, rng.choice(fans), text, when)
         for _ in range(rng.randint(*scale.likes_per_deal)):
             when = self.during(deal.release_at, 12)
-            self.at(when, lambda w=when, p=rng.choice(fans): self.like(deal, p, w))
+            self.at(when, self.like, deal, rng.choice(fans), when)
         if spike:
             # the code "broke": a burst of angry replies within the hour raises the negative-spike alert
             burst = deal.release_at + timedelta(hours=2, minutes=5)
             self.done.spike_at = burst
             for n, text in enumerate(SPIKE):
                 when = burst + timedelta(minutes=3 * n)
-                self.at(when, lambda w=when, t=text, p=fans[n * 3 % len(fans)]: self.reply(deal, p, t, w))
+                self.at(when, self.reply, deal, fans[n * 3 % len(fans)], text, when)
             for n in range(3):
                 when = burst + timedelta(minutes=7 + 11 * n)
-                self.at(when, lambda w=when, p=fans[n * 5 + 1]: self.reply(deal, p, "is there an update on the code?", w))
+                self.at(when, self.reply, deal, fans[n * 5 + 1], "is there an update on the code?", when)
 
     def plan_followers(self, deals: list[DemoDeal]) -> None:
         """Joins grow over the month, with a bump the day of each release; some leave later."""
@@ -622,13 +625,13 @@ class Month:
             joined = day.replace(hour=0, minute=0) + timedelta(hours=rng.uniform(7, 23.5))
             joined = max(joined, self.start + timedelta(minutes=5))
             via_activity_api = n % 7 == 0  # some deliveries come through X Activity API
-            self.at(joined, lambda w=who, j=joined, xaa=via_activity_api: self.follow("follow", w, j, xaa))
+            self.at(joined, self.follow, "follow", who, joined, via_activity_api)
             if rng.random() < scale.leave_share:
                 left = joined + timedelta(hours=rng.uniform(6, 24 * 12))
-                self.at(left, lambda w=who, j=left, xaa=via_activity_api: self.follow("unfollow", w, j, xaa))
+                self.at(left, self.follow, "unfollow", who, left, via_activity_api)
             elif n < scale.subscribers:
                 opted = joined + timedelta(hours=rng.uniform(0.5, 48))
-                self.at(opted, lambda w=who, j=opted: self.dm(w, "DEALS", j, command=True))
+                self.at(opted, self.subscribe, who, opted)
 
     def plan_conversation(self) -> None:
         scale, rng = self.scale, self.rng
@@ -636,11 +639,11 @@ class Month:
         for _ in range(scale.mentions):
             when = self.during(self.start, scale.days * 24)
             text = rng.choice(MENTIONS_POSITIVE if rng.random() < 0.6 else MENTIONS_NEUTRAL)
-            self.at(when, lambda w=when, t=text, p=rng.choice(strangers): self.mention(p, t, w))
+            self.at(when, self.mention, rng.choice(strangers), text, when)
         for _ in range(scale.dms):
             when = self.during(self.start, scale.days * 24)
             text = rng.choice(DMS)[1]
-            self.at(when, lambda w=when, t=text, p=rng.choice(self.people[: scale.followers]): self.dm(p, t, w))
+            self.at(when, self.dm, rng.choice(self.people[: scale.followers]), text, when)
 
     # replaying
     def run(self) -> Seeded:
@@ -692,7 +695,8 @@ class Month:
 
     def schedule_upcoming(self, n: int) -> None:
         index = self.scale.deals + n
-        release = (self.end + timedelta(days=n + 1)).replace(hour=(10, 15, 12)[n % 3], minute=0, second=0, microsecond=0)
+        day = self.end + timedelta(days=n + 1)
+        release = day.replace(hour=(10, 15, 12)[n % 3], minute=0, second=0, microsecond=0)
         title, price, list_price, currency = DEALS[index % len(DEALS)]
         code = re.sub(r"[^A-Z0-9]", "", title.upper())[:8] + f"{index + 10}"
         deal = DemoDeal(index, title, Decimal(price), Decimal(list_price), currency, code, release)
@@ -722,12 +726,14 @@ class Month:
         self.outlet.x_delivery(mention_event(who, self.post_id(), text, at))
         self.done.feedback += 1
 
-    def dm(self, who: Person, text: str, at: datetime, *, command: bool = False) -> None:
+    def dm(self, who: Person, text: str, at: datetime) -> None:
         self.outlet.x_delivery(dm_event(who, self.post_id(), text, at))
-        if command:
-            self.done.subscribers += 1
-        else:
-            self.done.feedback += 1
+        self.done.feedback += 1
+
+    def subscribe(self, who: Person, at: datetime) -> None:
+        """DEALS by DM opts in to deal alerts (a command, not feedback)."""
+        self.outlet.x_delivery(dm_event(who, self.post_id(), "DEALS", at))
+        self.done.subscribers += 1
 
     def clicks(self, deal: DemoDeal, count: int) -> None:
         for n in range(count):
@@ -839,9 +845,8 @@ def start_server(
 
 
 def _copy_output(process: subprocess.Popen[str], log_path: Path, ready: threading.Event) -> None:
-    assert process.stdout is not None
     with log_path.open("a") as log:
-        for line in process.stdout:
+        for line in process.stdout or ():
             log.write(line)
             log.flush()
             if BANNER.search(line):
@@ -880,6 +885,10 @@ def summary(result: Seeded) -> Iterator[str]:
     yield f"  {result.requests} requests in {result.seconds:.0f} s"
 
 
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud.demo", description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", choices=("demo", "serve"), default="demo")
@@ -895,7 +904,7 @@ def main(argv: list[str] | None = None) -> int:
     log_path = state_dir / "server.log"
     print(f"starting outlet on port {port} (server log: {log_path}) ...", flush=True)
     server = start_server(port, state_dir=state_dir, log_path=log_path)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         print("replaying a month through the webhooks and the admin API (a minute or two) ...", flush=True)
         result = seed(server.outlet, server.clock, SMALL if args.small else MONTH)

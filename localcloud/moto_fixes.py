@@ -62,16 +62,16 @@ def cheap_transaction_rollback() -> Undo:
     backend = models.DynamoDBBackend
     original = backend.transact_write_items
     copies = _TableCopies()
-    models.copy = copies  # type: ignore[assignment]
+    models.copy = copies  # type: ignore[attr-defined,assignment]
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         try:
             before = [_snapshot(self, entry) for entry in transact_items]
         except Exception:  # a malformed request: let moto report it the way it always does
-            return original(self, transact_items)  # type: ignore[no-any-return]
+            return original(self, transact_items)
         copies.skip.on = True
         try:
-            return original(self, transact_items)  # type: ignore[no-any-return]
+            return original(self, transact_items)
         except Exception:
             for table_name, key, attributes in reversed([s for s in before if s is not None]):
                 if attributes is not None:
@@ -86,7 +86,7 @@ def cheap_transaction_rollback() -> Undo:
 
     def undo() -> None:
         backend.transact_write_items = original  # type: ignore[method-assign]
-        models.copy = copy  # type: ignore[assignment]
+        models.copy = copy  # type: ignore[attr-defined]
 
     return undo
 
