@@ -112,3 +112,10 @@ def by_currency(counters: Item, prefix: str) -> dict[str, str]:
 def _ratio(part: int, whole: int) -> str | None:
     """Orders per click as a decimal string; None before the first click."""
     return str((Decimal(part) / whole).quantize(RATIO)) if whole else None
+
+
+def deal_row(store: Store, deal: Item) -> Item:
+    """One deal's row, its counters read in one batch (the console's page about the deal)."""
+    keys = [key(str(deal["id"])) for key in _COUNTERS]
+    found = {(item["PK"], item["SK"]): item for item in store.batch_get(keys)}
+    return _row(deal, *(found.get((k["PK"], k["SK"]), {}) for k in keys))
