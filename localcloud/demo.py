@@ -597,15 +597,17 @@ class Month:
             self.at(when, self.order, deal, when)
         for _ in range(rng.randint(*scale.replies_per_deal)):
             when = deal.release_at + timedelta(minutes=2) + timedelta(hours=rng.expovariate(1 / 6))
-            label = rng.choices(("positive", "neutral", "negative"), (0.6, 0.3, 0.1))[0]
+            # the spike deal's angry replies all come in its burst (below), so it raises one alert
+            label = rng.choices(("positive", "neutral", "negative"), (0.6, 0.3, 0 if spike else 0.1))[0]
             text = rng.choice({"positive": POSITIVE, "neutral": NEUTRAL, "negative": NEGATIVE}[label])
             self.at(when, self.reply, deal, rng.choice(fans), text, when)
         for _ in range(rng.randint(*scale.likes_per_deal)):
             when = self.during(deal.release_at, 12)
             self.at(when, self.like, deal, rng.choice(fans), when)
         if spike:
-            # the code "broke": a burst of angry replies within the hour raises the negative-spike alert
-            burst = deal.release_at + timedelta(hours=2, minutes=5)
+            # the code "broke": a burst of angry replies within one clock hour (an alert names its
+            # hour) raises the negative-spike alert
+            burst = (deal.release_at + timedelta(hours=2)).replace(minute=5)
             self.done.spike_at = burst
             for n, text in enumerate(SPIKE):
                 when = burst + timedelta(minutes=3 * n)
