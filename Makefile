@@ -8,7 +8,8 @@ STAGE ?= dev
 VALIDATE_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint typecheck unit package validate deploy bench clean demo browser screenshots
+.PHONY: run operator test lint typecheck unit package validate deploy bench clean
+.PHONY: demo browser screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ browser: $(STAMP)  ## only the browser tests (headless chromium against a seeded
 
 screenshots: $(STAMP)  ## docs/console-*.png: the demo's console in headless chromium
 	$(BIN)/python -m tests.browser.screenshots
+
+operator: $(STAMP)  ## a console operator on a running `make run` (ADMIN_TOKEN; OPERATOR_EMAIL, OPERATOR_NAME, OPERATOR_PASSWORD optional)
+	$(BIN)/python -m localcloud.operators
 
 test: lint typecheck unit  ## ruff, mypy, pytest: what CI runs
 

@@ -263,6 +263,9 @@ def main() -> int:
         f"  schedules: {schedules or 'none'} ({f'every {tick}s' if tick else 'cloud periods'});"
         f" queues: {', '.join(queue_urls) or 'none'}"
     )
+    from localcloud.operators import ensure_local_operator
+
+    print(f"  console: http://127.0.0.1:{port}/console  {ensure_local_operator(env)}")
     print("Ctrl-C to stop.", flush=True)
     try:
         # Short sleeps, not Event.wait or one long sleep: the OS may deliver Ctrl-C to any thread,

@@ -168,7 +168,7 @@ def _plain(exc: ApiError) -> dict[str, str]:
 
 def new_deal(visit: Visit) -> Response:
     if not visit.posted:
-        values = forms.form_values({})
+        values = forms.form_values({"currency": "USD"})
         return visit.show(
             "deal_form.html", deal=None, values=values, errors={}, preview=None, max_length=MAX_WEIGHTED_LENGTH
         )

@@ -343,3 +343,46 @@ def test_an_unknown_deal_is_a_404_page(browser: Browser) -> None:
     response = browser.get("/console/deals/d_nope")
     assert response.status_code == 404
     assert "no deal d_nope" in text(response)
+
+
+def test_a_successful_sign_in_forgives_the_accounts_earlier_typos(api: Any, admin: dict[str, str]) -> None:
+    create_operator(api, admin)
+    visitor = Browser(api)
+    assert [visitor.sign_in(password=f"typo number {n}").status_code for n in range(4)] == [401] * 4
+    assert visitor.sign_in().status_code == 303
+    assert [Browser(api).sign_in(password=f"typo again {n}").status_code for n in range(4)] == [401] * 4
+    assert Browser(api).sign_in().status_code == 303
+
+
+def test_cookies_are_secure_outside_the_local_stage(cloud: Any) -> None:
+    from chalice.test import Client
+
+    from app import app
+
+    # The dev stage's environment (STAGE=dev): secrets from the stack's Secrets Manager secret.
+    with Client(app, stage_name="dev") as client:
+        form = client.http.get("/console/sign-in")
+    assert form.status_code == 200
+    assert set_cookies(form)[0].endswith("; Secure")
+
+
+def test_behind_the_api_stage_the_console_keeps_its_prefix() -> None:
+    from chalice.app import Request
+
+    from chalicelib.console.routes import _root
+
+    def request(resource: str, seen: str, params: dict[str, str] | None = None) -> Request:
+        context = {"resourcePath": resource, "path": seen, "httpMethod": "GET"}
+        event = {
+            "multiValueQueryStringParameters": None,
+            "headers": {},
+            "pathParameters": params,
+            "requestContext": context,
+            "body": None,
+            "stageVariables": None,
+        }
+        return Request(event)
+
+    assert _root(request("/console/deals/{deal_id}", "/api/console/deals/d_1", {"deal_id": "d_1"})) == "/api/console"
+    assert _root(request("/console", "/console")) == "/console"
+    assert _root(request("/console/inbox", "/console/inbox")) == "/console"
