@@ -6,6 +6,7 @@ text and author are erased everywhere, while the counts it added stay.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,7 +100,8 @@ def record_feedback(
             counts |= {"scored": 1}
         ops.append(store.op_update(Keys.deal_feedback(deal_id), add={**counts, "compound_sum": sentiment.compound}))
     # The console's sentiment-per-day chart (chalicelib/console/series.py) reads these day counters.
-    ops.append(store.op_update(Keys.sentiment_day(iso(event.occurred_at)[:10]), add={sentiment.label: 1}))
+    shard = int.from_bytes(hashlib.blake2b(event.event_id.encode(), digest_size=4).digest()) % Keys.SENTIMENT_DAY_SHARDS
+    ops.append(store.op_update(Keys.sentiment_day(iso(event.occurred_at)[:10], shard), add={sentiment.label: 1}))
     try:
         store.transact(ops)
     except ConditionFailed:

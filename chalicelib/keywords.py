@@ -44,7 +44,7 @@ def add_keyword(store: Store, rule: KeywordRule, now: datetime, by: str | None =
         "term": rule.term,
         "kind": rule.kind,
         "created_at": iso(now),
-        "created_by": by,
+        **({"created_by": by} if by else {}),  # the console's operator; the admin API names nobody
     }
     try:
         store.put_new(item)

@@ -114,8 +114,12 @@ def _ratio(part: int, whole: int) -> str | None:
     return str((Decimal(part) / whole).quantize(RATIO)) if whole else None
 
 
-def deal_row(store: Store, deal: Item) -> Item:
-    """One deal's row, its counters read in one batch (the console's page about the deal)."""
-    keys = [key(str(deal["id"])) for key in _COUNTERS]
+def deal_row(store: Store, deal: Item, rollup: Mapping[str, Any]) -> Item:
+    """One deal's row (the console's page about it): its sales, clicks and fees in one batch, its
+    sentiment mix from its feedback rollup (``feedback.deal_rollup``)."""
+    deal_id = str(deal["id"])
+    keys = [Keys.deal_sales(deal_id), Keys.deal_clicks(deal_id), Keys.deal_fees(deal_id)]
     found = {(item["PK"], item["SK"]): item for item in store.batch_get(keys)}
-    return _row(deal, *(found.get((k["PK"], k["SK"]), {}) for k in keys))
+    sales, clicks, fees = (found.get((k["PK"], k["SK"]), {}) for k in keys)
+    feedback = {f"sentiment_{label}": count for label, count in rollup["by_sentiment"].items()}
+    return _row(deal, sales, clicks, fees, feedback)

@@ -140,8 +140,9 @@ def sentiment_per_day(days: Sequence[SentimentDay]) -> str:
     return _frame(title, body)
 
 
-ROW = 26  # height of one horizontal bar's row
-LABEL_WIDTH = 220
+ROW = 48  # one horizontal bar's row: its label above, the bar below, so long names fit on a phone
+BAR = 16
+VALUE_ROOM = 110  # room right of the longest bar for its value
 
 
 def horizontal_bars(title: str, rows: Sequence[tuple[str, Number]], css: str = "bar-value") -> str:
@@ -150,13 +151,13 @@ def horizontal_bars(title: str, rows: Sequence[tuple[str, Number]], css: str = "
         return _frame(title, [_text(LEFT, 20, "No data yet")], height=32)
     height = TOP + ROW * len(rows)
     top = nice_ceiling(max(value for _, value in rows))
-    span = WIDTH - LABEL_WIDTH - RIGHT - 60
+    span = WIDTH - RIGHT - VALUE_ROOM
     body: list[str] = []
     for i, (label, value) in enumerate(rows):
         y = TOP + i * ROW
-        short = label if len(label) <= 30 else label[:29] + "…"
-        body.append(_text(LABEL_WIDTH - 6, y + 16, short, "end"))
-        bar = Bar(css, label, value, LABEL_WIDTH, y + 4, length(value, top, span), ROW - 8)
+        short = label if len(label) <= 48 else label[:47] + "…"
+        body.append(_text(0, y + 20, short))
+        bar = Bar(css, label, value, 0, y + 26, length(value, top, span), BAR)
         body.append(bar.svg())
-        body.append(_text(LABEL_WIDTH + bar.width + 6, y + 16, str(value)))
+        body.append(_text(bar.width + 6, y + 26 + BAR - 2, str(value)))
     return _frame(title, body, height=height)

@@ -5,15 +5,18 @@ handle's prefix (one partition range), and the activity log of operators' action
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.community import list_followers
 from chalicelib.deals import SCHEDULED, public_deal
 from chalicelib.store import GSI1, Item, Keys, Page, Store, iso, without_keys
 
-MAX_DAYS = 100  # one query page holds them all
+MAX_DAYS = 100
+MAX_PAGES = 4  # 100 days x 10 shards of small items fit in two pages of 500
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,25 @@ class SentimentDay:
     negative: int
 
 
-def _day_items(store: Store, partition: str, today: date, days: int) -> dict[str, Item]:
+def _day_items(store: Store, partition: str, today: date, days: int) -> dict[str, Counter[str]]:
+    """A range of day counters, shards summed per day (an item's sort key is ``YYYY-MM-DD`` or
+    ``YYYY-MM-DD#<shard>``): at most days x shards small items, a few pages."""
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"a series spans 1 to {MAX_DAYS} days")
     first = (today - timedelta(days=days - 1)).isoformat()
-    page = store.query(partition, sk_between=(first, today.isoformat()), limit=MAX_DAYS)
-    return {str(item["SK"]): item for item in page.items}
+    found: dict[str, Counter[str]] = {}
+    cursor = None
+    for _ in range(MAX_PAGES):
+        page = store.query(partition, sk_between=(first, f"{today.isoformat()}~"), limit=500, cursor=cursor)
+        for item in page.items:
+            counts = found.setdefault(str(item["SK"])[:10], Counter())
+            counts.update(
+                {k: int(v) for k, v in item.items() if k not in ("PK", "SK") and isinstance(v, int | Decimal)}
+            )
+        cursor = page.next
+        if cursor is None:
+            break
+    return found
 
 
 def _days(today: date, days: int) -> list[str]:
@@ -47,15 +63,14 @@ def follower_days(store: Store, today: date, days: int = 90) -> list[FollowerDay
     """Joins and leaves per UTC day, oldest first, a zero for each quiet day."""
     found = _day_items(store, Keys.COMMUNITY_DAYS, today, days)
     return [
-        FollowerDay(d, int(found.get(d, {}).get("joined", 0)), int(found.get(d, {}).get("left", 0)))
-        for d in _days(today, days)
+        FollowerDay(d, found.get(d, Counter())["joined"], found.get(d, Counter())["left"]) for d in _days(today, days)
     ]
 
 
 def sentiment_days(store: Store, today: date, days: int = 30) -> list[SentimentDay]:
     found = _day_items(store, Keys.SENTIMENT_DAYS, today, days)
     return [
-        SentimentDay(d, *(int(found.get(d, {}).get(label, 0)) for label in ("positive", "neutral", "negative")))
+        SentimentDay(d, *(found.get(d, Counter())[label] for label in ("positive", "neutral", "negative")))
         for d in _days(today, days)
     ]
 

@@ -28,7 +28,6 @@ from chalicelib.deals import (
     list_deals,
     public_deal,
     repeat_of,
-    stored_fields,
     update_deal,
 )
 from chalicelib.errors import ApiError
@@ -102,9 +101,9 @@ def _main_currency(revenue: dict[str, str]) -> str:
 
 
 def _fees_share(summary: dict[str, Any]) -> str | None:
-    """X fees as a share of the USD revenue they brought (the one currency fees are paid in)."""
-    revenue = Decimal(summary["revenue"].get("USD", "0"))
-    return f"{Decimal(summary['x_fees_usd']) / revenue * 100:.2f}%" if revenue else None
+    """USD revenue per dollar of X fees (fees are paid in USD; other currencies are not converted)."""
+    revenue, fees = Decimal(summary["revenue"].get("USD", "0")), Decimal(summary["x_fees_usd"])
+    return f"{revenue / fees:,.2f} USD of revenue per $1 of fees" if revenue and fees else None
 
 
 # --- deals ------------------------------------------------------------------------------------
@@ -139,7 +138,7 @@ def _compose(visit: Visit, deal: Item | None) -> Response:
         return visit.show(template, exc.status, errors=_plain(exc), preview=None, **context)
     repeat = repeat_of(visit.store, text, deal["id"] if deal else None)
     preview = {"text": text, "length": length, "repeat": repeat}
-    if visit.form.get("action") != "save":
+    if visit.form.get("action") == "preview":  # any other submit (or none, from a script) saves
         return visit.show(template, errors={}, preview=preview, **context)
     try:
         saved = _save(visit, fields, deal)
@@ -192,12 +191,12 @@ def edit_deal(visit: Visit, deal_id: str) -> Response:
 def deal_page(visit: Visit, deal_id: str) -> Response:
     deal = get_deal(visit.store, deal_id)
     feedback = list_feedback(visit.store, deal_id=deal_id, limit=50, cursor=None)
+    rollup = deal_rollup(visit.store, deal_id)
     return visit.show(
         "deal.html",
         deal=public_deal(deal),
-        fields=stored_fields(deal),
-        row=deal_row(visit.store, deal),
-        rollup=deal_rollup(visit.store, deal_id),
+        row=deal_row(visit.store, deal, rollup),
+        rollup=rollup,
         feedback=feedback.items,
         more_feedback=feedback.next,
     )
@@ -233,6 +232,7 @@ def inbox(visit: Visit) -> Response:
         "inbox.html",
         422 if errors else 200,
         items=items,
+        deal_titles=deal_titles(visit.store, items),
         next=cursor,
         filters=filters,
         errors=errors,
@@ -266,6 +266,12 @@ def _inbox_filters(query: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
         except ValueError:
             errors[name] = "Pick a date, like 2026-11-01."
     return ({} if errors else wanted), errors
+
+
+def deal_titles(store: Store, items: list[Item]) -> dict[str, str]:
+    """The titles of the deals a page of feedback answers, in one batch read."""
+    ids = {str(i["deal_id"]) for i in items if i.get("deal_id")}
+    return {str(d["id"]): str(d["title"]) for d in store.batch_get(Keys.deal(i) for i in ids)} if ids else {}
 
 
 def _filled(fetch: Any, cursor: str | None) -> tuple[list[Item], str | None]:
@@ -327,6 +333,7 @@ def person(visit: Visit, user_id: str) -> Response:
         profile=without_keys(profile) if profile else None,
         subscriber=without_keys(subscriber) if subscriber else None,
         items=items,
+        deal_titles=deal_titles(store, items),
         next=cursor,
     )
 

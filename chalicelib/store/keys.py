@@ -279,11 +279,13 @@ class Keys:
         return {"GSI1PK": Keys.ACTIVITY, "GSI1SK": f"{iso(at)}#{activity_id}"}
 
     SENTIMENT_DAYS = "SENTIMENT#DAYS"
+    SENTIMENT_DAY_SHARDS = 10  # every piece of feedback ADDs to one: ten spread a busy day
 
     @staticmethod
-    def sentiment_day(day: str) -> Key:
-        """Feedback counted by sentiment on one UTC day (YYYY-MM-DD); the console charts a range."""
-        return {"PK": Keys.SENTIMENT_DAYS, "SK": day}
+    def sentiment_day(day: str, shard: int) -> Key:
+        """One shard of the feedback counted by sentiment on a UTC day (YYYY-MM-DD); the console
+        charts a range of days with one query."""
+        return {"PK": Keys.SENTIMENT_DAYS, "SK": f"{day}#{shard}"}
 
     @staticmethod
     def handles(first: str) -> str:

@@ -386,3 +386,15 @@ def test_behind_the_api_stage_the_console_keeps_its_prefix() -> None:
     assert _root(request("/console/deals/{deal_id}", "/api/console/deals/d_1", {"deal_id": "d_1"})) == "/api/console"
     assert _root(request("/console", "/console")) == "/console"
     assert _root(request("/console/inbox", "/console/inbox")) == "/console"
+
+
+def test_a_form_posted_without_a_button_saves_like_the_schedule_button(
+    browser: Browser, api: Any, admin: dict[str, str]
+) -> None:
+    # A script posting the form's fields (no submit button's name) schedules the deal.
+    release = "2031-01-15T10:00:00Z"  # a full ISO 8601 time is taken as it is
+    response = browser.submit("/console/deals/new", "/console/deals/new", deal_form(release_at=release, timezone=""))
+    assert response.status_code == 303
+    deal_id = response.headers["Location"].rsplit("/", 1)[-1]
+    deal = json.loads(api.http.get(f"/deals/{deal_id}", headers=admin).body)
+    assert (deal["status"], deal["release_at"]) == ("scheduled", "2031-01-15T10:00:00.000000Z")

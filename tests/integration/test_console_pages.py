@@ -14,7 +14,7 @@ from chalicelib.community import record_follow_change
 from chalicelib.feedback import record_feedback
 from chalicelib.keywords import KeywordRule, add_keyword, all_rules
 from chalicelib.sentiment import VaderClassifier
-from chalicelib.store import Keys, Store
+from chalicelib.store import Store
 from chalicelib.x.events import FollowChange, Interaction, XUser
 from tests.conftest import FakeClock
 from tests.console_browser import EMAIL, Browser, signed_in_browser, text
@@ -120,9 +120,10 @@ def test_sentiment_per_day_is_counted_as_feedback_arrives_once(
     say(store, 1, "I love this deal, amazing price!", day)
     say(store, 2, "This is terrible, worst checkout ever", day)
     say(store, 2, "This is terrible, worst checkout ever", day)  # a duplicate delivery
-    counted = store.get(Keys.sentiment_day(day.date().isoformat()))
-    assert counted is not None
-    assert (counted.get("positive"), counted.get("negative")) == (1, 1)
+    from chalicelib.console.series import sentiment_days
+
+    counted = sentiment_days(store, day.date(), days=1)
+    assert [(d.positive, d.neutral, d.negative) for d in counted] == [(1, 0, 1)]
     page = text(browser.get("/console"))
     assert f"<tr><td>{day.date().isoformat()}</td><td>1</td><td>0</td><td>1</td></tr>" in page
 
@@ -259,3 +260,21 @@ def test_a_deal_page_shows_its_figures_and_the_feedback_about_it(
     assert figure(page, "deal-revenue") == "499.00 USD"
     assert re.findall(r'data-feedback-id="([^"]+)"', page) == ["post:9"]
     assert 'data-sentiment="positive">positive</span> 1' in page
+
+
+def test_inbox_items_name_the_deal_they_answer(browser: Browser, store: Store, clock: FakeClock) -> None:
+    deal = release_deal(
+        store, clock, title="Precision 3680", price="899", list_price="1299", currency="USD", code="PREC1"
+    )
+    answer = Interaction(
+        kind="reply",
+        event_id="post:77",
+        occurred_at=clock(),
+        author=XUser(id="77", handle="asker"),
+        text="Does it have a GPU?",
+        post_id="77",
+        answers=deal["post_id"],
+    )
+    record_feedback(store, answer, VaderClassifier(), [])
+    page = text(browser.get("/console/inbox"))
+    assert f'href="/console/deals/{deal["id"]}" data-testid="deal-link">Precision 3680</a>' in page
