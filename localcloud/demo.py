@@ -65,9 +65,6 @@ class DemoClock:
         self.path = path
         self._at: datetime | None = None
 
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=read_offset(self.path))
-
     def move_to(self, at: datetime) -> None:
         if self._at is not None and at <= self._at:
             return
@@ -89,29 +86,25 @@ def read_offset(path: Path) -> float:
         return 0.0
 
 
-def install_server_clock(path: Path) -> None:
+def install_server_clock(path: Path) -> Callable[[], None]:
     """The server's side: ``utcnow()`` (chalicelib.store.keys) reads ``datetime.now``; make that
-    add the offset in ``path``. Re-read only when the file changes."""
+    add the offset in ``path`` (read at every call: a file of a few bytes, written atomically).
+    Returns what puts the real clock back."""
     from chalicelib.store import keys
 
     real: type[datetime] = keys.datetime  # type: ignore[attr-defined]
-    cached: dict[str, float] = {"mtime": -1.0, "offset": 0.0}
-
-    def offset() -> timedelta:
-        try:
-            mtime = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return timedelta(0)
-        if mtime != cached["mtime"]:
-            cached["mtime"], cached["offset"] = mtime, read_offset(path)
-        return timedelta(seconds=cached["offset"])
 
     class ShiftedDatetime(real):  # type: ignore[valid-type,misc]  # a subclass: isinstance checks still hold
         @classmethod
         def now(cls, tz: Any = None) -> datetime:
-            return real.now(tz) + offset()
+            return real.now(tz) + timedelta(seconds=read_offset(path))
 
     keys.datetime = ShiftedDatetime  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        keys.datetime = real  # type: ignore[attr-defined]
+
+    return undo
 
 
 # --- talking to the service -----------------------------------------------------------------
@@ -908,7 +901,7 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(port, state_dir=state_dir, log_path=log_path)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        print("replaying a month through the webhooks and the admin API (a minute or two) ...", flush=True)
+        print("replaying a month through the webhooks and the admin API (two or three minutes) ...", flush=True)
         result = seed(server.outlet, server.clock, SMALL if args.small else MONTH)
         operator = create_operator(server.outlet)
         outlet = server.outlet
@@ -919,11 +912,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  sign in:  {operator['email']} / {operator['password']}")
         else:
             print("\n  (this build has no console yet: POST /operators is missing)")
-        print(f"\n  ADMIN_TOKEN={outlet.admin_token}")
-        print(f"  X_CONSUMER_SECRET={outlet.x_consumer_secret}")
-        print(f"  SHOPIFY_WEBHOOK_SECRET={outlet.shopify_webhook_secret}")
-        print(f"  X_ACCOUNT_ID={outlet.account_id}  (@{ACCOUNT_HANDLE})")
-        print(f"  summary:  curl -H 'Authorization: Bearer $ADMIN_TOKEN' {outlet.base_url}/reports/summary")
+        print(f"\n  export ADMIN_TOKEN={outlet.admin_token}")
+        print(f"  export X_CONSUMER_SECRET={outlet.x_consumer_secret}")
+        print(f"  export SHOPIFY_WEBHOOK_SECRET={outlet.shopify_webhook_secret}")
+        print(f"  X_ACCOUNT_ID={outlet.account_id} (@{ACCOUNT_HANDLE}); server log: {log_path}")
+        print(f'  curl -H "Authorization: Bearer $ADMIN_TOKEN" {outlet.base_url}/reports/summary')
         print("Ctrl-C to stop.", flush=True)
         while server.process.poll() is None:
             time.sleep(0.5)
