@@ -177,7 +177,7 @@ def test_the_inbox_filters_by_sentiment_and_by_kind(page: Any, console: Service)
     signed_in(page, console)
     page.get(console.url + "/console/inbox")
     everything = by_css(page, '[data-testid="feedback-item"]')
-    assert {e.get_attribute("data-sentiment") for e in everything} > {"negative"}  # a mix before filtering
+    assert len({e.get_attribute("data-sentiment") for e in everything}) > 1  # a mix before filtering
 
     Select(one(page, "#sentiment")).select_by_value("negative")
     one(page, '[data-testid="filter-button"]').click()
