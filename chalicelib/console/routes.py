@@ -233,6 +233,11 @@ def person(user_id: str) -> Response:
     return _guarded(lambda visit: views.person(visit, user_id))
 
 
+@console.route("/console/patterns")
+def patterns() -> Response:
+    return _guarded(views.patterns)
+
+
 @console.route("/console/alerts")
 def alerts() -> Response:
     return _guarded(views.alerts)

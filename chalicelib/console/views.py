@@ -406,3 +406,31 @@ def remove_rule(visit: Visit) -> Response:
         return listening(visit, {"remove": f"No keyword {term!r} to remove."}, 404)
     series.record_action(visit.store, by=visit.by, action="keyword removed", subject=term, at=visit.now)
     return redirect(visit.url("/listening"))
+
+
+def patterns(visit: Visit) -> Response:
+    """Every component in one place (Datasette's patterns page): made-up values, no reads."""
+    days = [series.FollowerDay(f"2026-11-{d:02d}", d % 7, d % 3) for d in range(1, 31)]
+    sample = {"id": "post:1", "kind": "reply", "author_id": "1", "author_handle": "someone", "keywords": ["XPS"]}
+    feedback = [
+        {
+            **sample,
+            "id": f"post:{n}",
+            "text": text,
+            "created_at": "2026-11-26T12:00:00.000000Z",
+            "deal_id": None,
+            "sentiment": {"label": label, "compound": 0.0},
+        }
+        for n, (label, text) in enumerate(
+            [("positive", "Love this deal"), ("neutral", "When is the next one?"), ("negative", "Sold out already?")]
+        )
+    ]
+    return visit.show(
+        "patterns.html",
+        statuses=STATUSES,
+        labels=LABELS,
+        days=days,
+        followers_chart=charts.joins_and_leaves(days),
+        bars_chart=charts.horizontal_bars("Orders per deal", [("XPS 13", 12), ("Latitude 7440", 7)]),
+        feedback=feedback,
+    )

@@ -398,3 +398,9 @@ def test_a_form_posted_without_a_button_saves_like_the_schedule_button(
     deal_id = response.headers["Location"].rsplit("/", 1)[-1]
     deal = json.loads(api.http.get(f"/deals/{deal_id}", headers=admin).body)
     assert (deal["status"], deal["release_at"]) == ("scheduled", "2031-01-15T10:00:00.000000Z")
+
+
+def test_the_patterns_page_shows_every_component(browser: Browser) -> None:
+    page = text(browser.get("/console/patterns"))
+    for component in ('class="figure"', 'class="field-error"', "<svg", 'data-testid="feedback-item"', "notice-bad"):
+        assert component in page, component
