@@ -9,6 +9,7 @@ VALIDATE_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run operator test lint typecheck unit package validate deploy bench load clean
+.PHONY: demo browser screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)  ## the whole service locally on an embedded moto server; FRESH=1 starts with no data
 	@OUTLET_FRESH='$(FRESH)' exec $(BIN)/python -m localcloud.run  # exec: make waits on the server itself
+
+demo: $(STAMP)  ## make run, seeded with a realistic month through the real routes (localcloud/demo.py)
+	$(BIN)/python -m localcloud.demo
+
+browser: $(STAMP)  ## only the browser tests (headless chromium against a seeded local server)
+	$(BIN)/pytest -m browser
+
+screenshots: $(STAMP)  ## docs/console-*.png: the demo's console in headless chromium
+	$(BIN)/python -m tests.browser.screenshots
 
 operator: $(STAMP)  ## a console operator on a running `make run` (ADMIN_TOKEN; OPERATOR_EMAIL, OPERATOR_NAME, OPERATOR_PASSWORD optional)
 	$(BIN)/python -m localcloud.operators
