@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
 from boto3.dynamodb.conditions import Key as KeyCond
@@ -24,10 +24,18 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, utcnow
+from chalicelib.store.retry import CONTENTION, Backoff, Pacer
+
+T = TypeVar("T")
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem limit (moto does not enforce it)
 BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100
+# Why a transaction may be cancelled and simply tried again: another transaction held one of its
+# items, or DynamoDB throttled it. Anything else (a ValidationError...) would fail the same way again.
+RETRYABLE_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"}
+)
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -51,7 +59,8 @@ class AlreadyExists(ConditionFailed):
 
 
 class TransactionConflict(StoreError):
-    """Another request touched the same items at the same time; the caller may retry."""
+    """Another request touched the same items at the same time, or DynamoDB throttled it: nothing
+    was written and the caller may retry (with backoff: ``Store.retrying``)."""
 
 
 class BatchIncomplete(StoreError):
@@ -203,6 +212,22 @@ class Store:
         if token is not None:
             params["ClientRequestToken"] = token
         self._call("transact_write_items", **params)
+
+    def pacer(self, backoff: Backoff = CONTENTION) -> Pacer:
+        """The retries of one write that may meet others: jittered, growing pauses up to a deadline."""
+        return backoff.start(self._sleep)
+
+    def retrying(self, write: Callable[[], T], backoff: Backoff = CONTENTION) -> T:
+        """``write()`` again, after a jittered pause, while it meets a concurrent transaction; the
+        last ``TransactionConflict`` once the deadline passed. Only for writes that are safe to
+        repeat as they are (a cancelled transaction wrote nothing)."""
+        pacer = self.pacer(backoff)
+        while True:
+            try:
+                return write()
+            except TransactionConflict:
+                if not pacer.pause():
+                    raise
 
     # --- batches ----------------------------------------------------------------------------
 
@@ -411,7 +436,10 @@ def _translate(exc: ClientError) -> Exception:
                     item=_from_wire(raw) if raw else None,
                     index=index,
                 )
-        return TransactionConflict(str(exc))
+        causes = {str(reason.get("Code")) for reason in reasons} - {"None"}
+        if causes and causes <= RETRYABLE_CANCELLATIONS:
+            return TransactionConflict(str(exc))
+        return exc  # a ValidationError, an item too large...: a bug to see, not a race to retry
     if code == "TransactionConflictException":
         return TransactionConflict(str(exc))
     return exc
