@@ -10,13 +10,13 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from chalicelib.money import CURRENCIES
+from chalicelib.money import CURRENCIES, MAX_DECIMALS
 
 UNSPECIFIED = "unspecified"  # a refund transaction that names no currency: the order's own
 
 # Shopify ids are 64-bit integers in JSON; outlet keeps ids as strings.
 ShopifyId = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=MAX_DECIMALS)]  # 3: KWD, BHD, OMR...
 
 
 class _Payload(BaseModel):

@@ -1,6 +1,6 @@
 """The one DynamoDB table: ``keys`` owns every key shape, ``table`` every read and write."""
 
-from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, Keys, iso, utcnow, without_keys
+from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, Keys, iso, shard_of, utcnow, without_keys
 from chalicelib.store.table import (
     AlreadyExists,
     BatchIncomplete,
@@ -10,6 +10,7 @@ from chalicelib.store.table import (
     Store,
     StoreError,
     TransactionConflict,
+    summed,
 )
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "StoreError",
     "TransactionConflict",
     "iso",
+    "shard_of",
+    "summed",
     "utcnow",
     "without_keys",
 ]

@@ -269,6 +269,10 @@ class Store:
                 raise BatchIncomplete("keys still unprocessed", [])
         return [i for i in found if self._is_live(i)]
 
+    def sum_of(self, keys: Iterable[Key]) -> dict[str, int | Decimal]:
+        """The counters of the items under ``keys`` (a counter's shards), summed: one BatchGetItem."""
+        return summed(self.batch_get(keys))
+
     # --- queries ----------------------------------------------------------------------------
 
     def query(
@@ -394,6 +398,16 @@ class Store:
         except ClientError as exc:
             raise _translate(exc) from exc
         return response
+
+
+def summed(items: Iterable[Item]) -> dict[str, int | Decimal]:
+    """The numeric attributes of ``items`` (a counter's shards) added up; anything else left out."""
+    totals: dict[str, int | Decimal] = {}
+    for item in items:
+        for name, value in item.items():
+            if isinstance(value, int | Decimal) and not isinstance(value, bool) and name != TTL_ATTRIBUTE:
+                totals[name] = totals.get(name, 0) + value
+    return totals
 
 
 def _name(expr: _Expression, attribute: str) -> str:
