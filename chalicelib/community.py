@@ -261,9 +261,7 @@ def community_summary(store: Store, now: datetime) -> dict[str, Any]:
     days: list[Item] = []
     cursor = None
     while True:
-        page = store.query(
-            Keys.COMMUNITY_DAYS, sk_between=(first, today.isoformat() + "~"), limit=1000, cursor=cursor
-        )
+        page = store.query(Keys.COMMUNITY_DAYS, sk_between=(first, today.isoformat() + "~"), limit=1000, cursor=cursor)
         days.extend(page.items)
         cursor = page.next
         if cursor is None:

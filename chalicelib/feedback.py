@@ -32,7 +32,7 @@ LABELS = ("positive", "neutral", "negative")
 ALERT_ATTRIBUTION = timedelta(days=7)  # a DM within this time of a deal alert answers that deal
 LIKE = Sentiment("positive", Decimal(0))  # a like approves; it has no text to score
 TOMBSTONE_FOR = timedelta(days=30)  # X may deliver a post late; far longer than any redelivery
-ERASED = {"text": None, "author_id": None, "author_handle": None, "keywords": []}
+ERASED: Item = {"text": None, "author_id": None, "author_handle": None, "keywords": []}
 
 
 def deal_answered(store: Store, event: Interaction | DirectMessage) -> str | None:

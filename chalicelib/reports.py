@@ -99,7 +99,8 @@ def deal_rows(store: Store, query: ReportQuery | None = None) -> Page:
     for deal in deals:
         deal_id = str(deal["id"])
         feedback = summed(counters(key) for key in deal_feedback_keys(deal_id))
-        rows.append(_row(deal, *(counters(key(deal_id)) for key in _COUNTERS), feedback))
+        sales, clicks, fees = (counters(key(deal_id)) for key in _COUNTERS)
+        rows.append(_row(deal, sales, clicks, fees, feedback))
     return Page(items=rows, next=next_cursor)
 
 

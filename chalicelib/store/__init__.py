@@ -1,6 +1,17 @@
 """The one DynamoDB table: ``keys`` owns every key shape, ``table`` every read and write."""
 
-from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, Keys, iso, shard_of, utcnow, without_keys
+from chalicelib.store.keys import (
+    GSI1,
+    KEY_ATTRIBUTES,
+    TTL_ATTRIBUTE,
+    Item,
+    Key,
+    Keys,
+    iso,
+    shard_of,
+    utcnow,
+    without_keys,
+)
 from chalicelib.store.table import (
     AlreadyExists,
     BatchIncomplete,

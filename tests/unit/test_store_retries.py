@@ -14,7 +14,17 @@ from botocore.stub import Stubber
 from chalicelib.store import ConditionFailed, Store, TransactionConflict
 from chalicelib.store.retry import Backoff
 
-OPS = [{"Update": {"TableName": "t", "Key": {"PK": {"S": "COMMUNITY"}, "SK": {"S": "TOTALS#0"}}, "UpdateExpression": "ADD #n :v", "ExpressionAttributeNames": {"#n": "followers"}, "ExpressionAttributeValues": {":v": {"N": "1"}}}}]  # fmt: skip
+OPS = [
+    {
+        "Update": {
+            "TableName": "t",
+            "Key": {"PK": {"S": "COMMUNITY"}, "SK": {"S": "TOTALS#0"}},
+            "UpdateExpression": "ADD #n :v",
+            "ExpressionAttributeNames": {"#n": "followers"},
+            "ExpressionAttributeValues": {":v": {"N": "1"}},
+        }
+    }
+]
 
 
 @pytest.fixture
@@ -113,7 +123,7 @@ def test_backoff_pauses_are_jittered_below_a_growing_ceiling_and_never_past_the_
 
 
 def test_backoff_pauses_differ_between_writers() -> None:
-    pauses = set()
+    pauses: set[float] = set()
     for _ in range(20):
         pacer = Backoff(base=0.1).start(pauses.add, lambda: 0.0)
         pacer.pause()
