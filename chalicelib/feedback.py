@@ -195,7 +195,7 @@ def _keep_extreme(store: Store, deal_id: str, item: Item, name: str, better: Con
         store.update(Keys.deal_feedback(deal_id), set={name: summary}, condition=Attr(name).not_exists() | better)
 
 
-def erase_post(store: Store, deleted: PostDeleted) -> bool:
+def erase_post(store: Store, deleted: PostDeleted, received_at: datetime) -> bool:
     """Honor a deletion: the post's text and author go from its feedback item and from any rollup;
     a tombstone keeps the deletion for a post still on its way. False for a repeated deletion.
 
@@ -206,7 +206,7 @@ def erase_post(store: Store, deleted: PostDeleted) -> bool:
         **Keys.post_deleted(deleted.post_id),
         "post_id": deleted.post_id,
         "deleted_at": iso(deleted.occurred_at),
-        "ttl": int((deleted.occurred_at + TOMBSTONE_FOR).timestamp()),
+        "ttl": int((received_at + TOMBSTONE_FOR).timestamp()),  # from now: X's event clock may be off
     }
     try:
         store.put(tombstone, condition=store.absent_condition())

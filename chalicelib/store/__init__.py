@@ -2,6 +2,7 @@
 
 from chalicelib.store.keys import (
     GSI1,
+    GSI2,
     KEY_ATTRIBUTES,
     TTL_ATTRIBUTE,
     Item,
@@ -26,6 +27,7 @@ from chalicelib.store.table import (
 
 __all__ = [
     "GSI1",
+    "GSI2",
     "KEY_ATTRIBUTES",
     "TTL_ATTRIBUTE",
     "AlreadyExists",

@@ -1,7 +1,8 @@
 """Every key shape in the one table. Nothing outside this module spells a ``PK`` or an ``SK``.
 
 Entities live in their own partition (``FOLLOWER#<id>``, ``OUTBOX#<id>`` ...); listings by time
-or status go through the one index, ``GSI1`` (``GSI1PK`` a listing, ``GSI1SK`` an ISO time).
+or status go through ``GSI1`` (``GSI1PK`` a listing, ``GSI1SK`` an ISO time). ``GSI2`` is sparse:
+only deals that can still end (an end time or a quantity) carry its keys, until they end.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 Item = dict[str, Any]
 Key = dict[str, str]
 
-KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
+KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
 TTL_ATTRIBUTE = "ttl"  # epoch seconds; must match TimeToLiveSpecification in infra/template.json
 GSI1 = "GSI1"
+GSI2 = "GSI2"
+INDEX_KEYS = {GSI1: ("GSI1PK", "GSI1SK"), GSI2: ("GSI2PK", "GSI2SK")}
 
 
 def utcnow() -> datetime:
@@ -126,6 +129,14 @@ class Keys:
     def deal_index(status: str, release_at: datetime, deal_id: str) -> dict[str, str]:
         # Ordered by release time within a status: the due query reads scheduled deals up to now.
         return {"GSI1PK": Keys.deals_by_status(status), "GSI1SK": f"{iso(release_at)}#{deal_id}"}
+
+    DEALS_ENDING = "DEALS#ending"  # GSI2: released deals that can still end (sparse)
+
+    @staticmethod
+    def deal_ending(check_from: datetime, deal_id: str) -> dict[str, str]:
+        """A released deal the expiry sweep must look at from ``check_from`` on (its end time, or
+        its release for a deal with a quantity); removed when the deal ends."""
+        return {"GSI2PK": Keys.DEALS_ENDING, "GSI2SK": f"{iso(check_from)}#{deal_id}"}
 
     @staticmethod
     def code(code: str) -> str:

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, utcnow
+from chalicelib.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, utcnow
 from chalicelib.store.retry import CONTENTION, Backoff, Pacer
 
 T = TypeVar("T")
@@ -288,7 +288,7 @@ class Store:
         filter: ConditionBase | None = None,  # noqa: A002 - the DynamoDB parameter's name
     ) -> Page:
         """One page of a partition (of the table, or of ``index``), in sort-key order."""
-        pk_name, sk_name = ("GSI1PK", "GSI1SK") if index == GSI1 else ("PK", "SK")
+        pk_name, sk_name = INDEX_KEYS[index] if index is not None else ("PK", "SK")
         key_condition: ConditionBase = KeyCond(pk_name).eq(partition)
         if sk_prefix is not None:
             key_condition = key_condition & KeyCond(sk_name).begins_with(sk_prefix)
