@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from chalicelib.publishing import DuplicateContent, Published, PublishFailed
-from chalicelib.store import Store
+from chalicelib.store import Item, Key, Page, Store
 
 
 class Crash(BaseException):
@@ -81,3 +81,30 @@ class CrashingStore(Store):
             self.armed = False
             raise Crash("died before the transaction was sent")
         super().transact(ops, token=token)
+
+
+class ReadRecorder(Store):
+    """The table, noting what reads cost: every item a query returns and every key a batch asks for."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store.table_name, store._client, clock=store._clock)
+        self.queried: list[Item] = []
+        self.batch_keys = 0
+
+    def query(self, partition: str, **kwargs: Any) -> Page:
+        page = super().query(partition, **kwargs)
+        self.queried += page.items
+        return page
+
+    def batch_get(self, keys: Iterable[Key]) -> list[Item]:
+        wanted = list(keys)
+        self.batch_keys += len(wanted)
+        return super().batch_get(wanted)
+
+    @property
+    def deals_read(self) -> list[str]:
+        return [str(item["id"]) for item in self.queried if str(item["PK"]).startswith("DEAL#")]
+
+    @property
+    def items_read(self) -> int:
+        return len(self.queried) + self.batch_keys

@@ -14,7 +14,7 @@ from chalicelib.publishing import OutboxPublisher
 from chalicelib.releases import ReleasePolicy, release_due_deals
 from chalicelib.store import Keys, Store
 from tests.conftest import FakeClock
-from tests.fakes import Crash, CrashAfter, FakeX
+from tests.fakes import Crash, CrashAfter, FakeX, ReadRecorder
 
 
 def released(store: Store, clock: FakeClock, publisher: Any, **overrides: Any) -> str:
@@ -93,19 +93,6 @@ def test_a_reply_x_could_not_take_is_tried_again(store: Store, clock: FakeClock)
     assert len(x.timeline) == 2
 
 
-class ReadRecorder(Store):
-    """The store, noting every deal a query returns."""
-
-    deals_read: list[str]
-
-    def query(self, partition: str, **kwargs: Any) -> Any:
-        page = super().query(partition, **kwargs)
-        self.deals_read = getattr(self, "deals_read", []) + [
-            str(i["id"]) for i in page.items if i["PK"].startswith("DEAL#")
-        ]
-        return page
-
-
 def ending(store: Store) -> set[str]:
     """The deals in the sweep's index: released, with an end time or a quantity, not ended yet."""
     return {str(d["id"]) for d in store.query(Keys.DEALS_ENDING, index="GSI2", limit=100).items}
@@ -124,7 +111,7 @@ def test_the_sweep_reads_only_deals_that_can_still_end_by_index(store: Store, cl
     assert ending(store) == {expiring, limited}
 
     def sweep_reads() -> tuple[int, list[str]]:
-        reading = ReadRecorder(store.table_name, store._client, clock=store._clock)
+        reading = ReadRecorder(store)
         sweep_ended_deals(reading, publisher, FeeSchedule(), clock())
         return reading.requests, reading.deals_read
 
