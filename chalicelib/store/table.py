@@ -110,12 +110,14 @@ class Store:
         *,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         max_batch_attempts: int = 8,
     ) -> None:
         self.table_name = table_name
         self._client = client
         self._clock = clock
         self._sleep = sleep
+        self._monotonic = monotonic
         self._max_batch_attempts = max_batch_attempts
         self.requests = 0
 
@@ -215,7 +217,7 @@ class Store:
 
     def pacer(self, backoff: Backoff = CONTENTION) -> Pacer:
         """The retries of one write that may meet others: jittered, growing pauses up to a deadline."""
-        return backoff.start(self._sleep)
+        return backoff.start(self._sleep, self._monotonic)
 
     def retrying(self, write: Callable[[], T], backoff: Backoff = CONTENTION) -> T:
         """``write()`` again, after a jittered pause, while it meets a concurrent transaction; the

@@ -101,7 +101,7 @@ def test_a_deleted_post_loses_its_text_and_author_but_not_its_counts(api: Any, a
 
     deal = released_deal(deps.store())
     post(api, reply("1045405559317569537", "Worst deal ever", deal["post_id"], author="930524282358325248"))
-    deleted = load_event("x/x_tweet_delete_event.json")
+    deleted: dict[str, Any] = load_event("x/x_tweet_delete_event.json")
     deleted["for_user_id"] = ACCOUNT
     assert post(api, deleted)["applied"] == 1
     (item,) = feedback(api, admin)
@@ -114,7 +114,7 @@ def test_a_deleted_post_loses_its_text_and_author_but_not_its_counts(api: Any, a
 
 def deletion_of(post_id: str) -> dict[str, Any]:
     """The captured ``tweet_delete_events`` delivery, for ``post_id`` on the brand's account."""
-    deleted = load_event("x/x_tweet_delete_event.json")
+    deleted: dict[str, Any] = load_event("x/x_tweet_delete_event.json")
     deleted["for_user_id"] = ACCOUNT
     deleted["tweet_delete_events"][0]["status"]["id"] = post_id
     return deleted
