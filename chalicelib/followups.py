@@ -11,6 +11,7 @@ recognised by ``find_post`` and never replies twice.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -91,6 +92,7 @@ def end_released_deal(store: Store, deal: Item, status: str, now: datetime) -> b
 
 def sweep_ended_deals(store: Store, publisher: Publisher, fees: FeeSchedule, now: datetime) -> SweepReport:
     report = SweepReport()
+    index_deals_released_before_the_index(store, now)
     cursor = None
     while True:
         due = ("0", iso(now) + "~")  # ended by now, or with a quantity (looked at from their release)
@@ -107,6 +109,30 @@ def sweep_ended_deals(store: Store, publisher: Publisher, fees: FeeSchedule, now
             if _reply(store, publisher, fees, pending, now):
                 report.replied.append(str(pending["deal_id"]))
     return report
+
+
+ENDING_INDEX_MIGRATION = "deals-ending-index"
+
+
+def index_deals_released_before_the_index(store: Store, now: datetime) -> int:
+    """Once per table: released deals recorded before the sweep had its index get its keys, so
+    none is left live forever; then a marker makes it one GetItem a sweep. How many it indexed."""
+    if store.get(Keys.migration(ENDING_INDEX_MIGRATION)) is not None:
+        return 0
+    indexed, cursor = 0, None
+    while True:
+        page = store.query(Keys.deals_by_status(RELEASED), index=GSI1, limit=PAGE, cursor=cursor)
+        for deal in page.items:
+            keys = ending_index(deal, datetime.fromisoformat(str(deal.get("released_at") or deal["release_at"])))
+            if keys and "GSI2PK" not in deal:
+                with contextlib.suppress(ConditionFailed):  # it ended meanwhile
+                    store.update(Keys.deal(str(deal["id"])), set=keys, condition=Attr("status").eq(RELEASED))
+                    indexed += 1
+        cursor = page.next
+        if cursor is None:
+            break
+    store.put({**Keys.migration(ENDING_INDEX_MIGRATION), "done_at": iso(now), "indexed": indexed})
+    return indexed
 
 
 def _ended(deal: Item, now: datetime) -> str | None:

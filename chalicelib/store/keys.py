@@ -297,6 +297,11 @@ class Keys:
         return {"PK": "RELEASES", "SK": "SLOT"}
 
     @staticmethod
+    def migration(name: str) -> Key:
+        """That a one-time change to stored items (``name``) is done."""
+        return {"PK": "MIGRATION", "SK": name}
+
+    @staticmethod
     def dedupe(scope: str, natural_id: str) -> Key:
         """A marker that a delivery (webhook event, queue message) was already applied."""
         return {"PK": f"SEEN#{scope}#{natural_id}", "SK": "SEEN"}

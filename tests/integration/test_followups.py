@@ -115,8 +115,10 @@ def test_the_sweep_reads_only_deals_that_can_still_end_by_index(store: Store, cl
         sweep_ended_deals(reading, publisher, FeeSchedule(), clock())
         return reading.requests, reading.deals_read
 
-    # Then a sweep reads, by index, only the deal with a quantity (the other is not due before its
-    # end time), and costs the same however many deals can never end
+    # Then a sweep (after the first, which indexes any deal released before the index existed)
+    # reads, by index, only the deal with a quantity (the other is not due before its end time),
+    # and costs the same however many deals can never end
+    sweep_ended_deals(store, publisher, FeeSchedule(), clock())
     requests, read = sweep_reads()
     assert read == [limited]
     for n in range(5):
@@ -132,3 +134,19 @@ def test_the_sweep_reads_only_deals_that_can_still_end_by_index(store: Store, cl
     store.update(Keys.deal(limited), add={"sold": 5})  # an order took the last units, then Lambda died
     assert sweep_ended_deals(store, publisher, FeeSchedule(), clock()).ended == [limited]
     assert ending(store) == set()
+
+
+def test_deals_released_before_the_index_are_indexed_once_and_still_end(store: Store, clock: FakeClock) -> None:
+    publisher = OutboxPublisher(store, clock)
+    # Given a live deal released before the sweep had an index (no GSI2 keys), and a marker-less table
+    old = released(store, clock, publisher, code="BEFORE", expires_at=clock() + timedelta(hours=1))
+    store.update(Keys.deal(old), remove=("GSI2PK", "GSI2SK"))
+    store.delete(Keys.migration("deals-ending-index"))
+    assert ending(store) == set()
+    # When the sweep runs: it indexes it once, and it ends when it expires
+    assert sweep_ended_deals(store, publisher, FeeSchedule(), clock()).ended == []
+    assert ending(store) == {old}
+    clock.advance(hours=1)
+    reading = ReadRecorder(store)
+    assert sweep_ended_deals(reading, publisher, FeeSchedule(), clock()).ended == [old]
+    assert reading.deals_read == [old]  # from the index: released deals are not paged again
