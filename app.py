@@ -45,8 +45,6 @@ def health() -> dict[str, str]:
 @app.route("/webhooks/x", methods=["GET"])
 def x_crc() -> dict[str, str]:
     token = http.query_params(http.current_request(app)).get("crc_token")
-    if not token:
-        raise BadRequest("crc_token is required", fields={"crc_token": "missing"})
     return crc_response(deps.secrets().x_consumer_secret.get_secret_value(), token)
 
 

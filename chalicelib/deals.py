@@ -7,9 +7,6 @@ its coupon code, so no two live deals share one. Releasing is chalicelib.release
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import secrets
 from collections.abc import Callable
@@ -20,11 +17,22 @@ from typing import Annotated, Any
 from boto3.dynamodb.conditions import Attr
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
-from chalicelib.errors import BadRequest, Conflict, NotFound, Unprocessable
+from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.http import parse
 from chalicelib.money import CURRENCIES, format_money, percent_off
 from chalicelib.posts import MAX_WEIGHTED_LENGTH, EarlierPost, find_repeat, recent_posts, weighted_length
-from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
+from chalicelib.store import (
+    GSI1,
+    ConditionFailed,
+    InvalidCursor,
+    Item,
+    Keys,
+    Page,
+    Store,
+    iso,
+    pack_cursor,
+    unpack_cursor,
+)
 
 SCHEDULED, RELEASING, RELEASED = "scheduled", "releasing", "released"
 EXPIRED, SOLD_OUT, CANCELLED, FAILED = "expired", "sold_out", "cancelled", "failed"
@@ -245,21 +253,15 @@ def list_deals(store: Store, *, status: str | None, limit: int, cursor: str | No
 def _split_cursor(cursor: str | None, count: int) -> tuple[int, str | None]:
     if cursor is None:
         return 0, None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position, inner = int(data["p"]), data.get("c")
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequest(
-            "not a cursor from this listing", fields={"cursor": "not a cursor from this listing"}
-        ) from None
-    if not 0 <= position < count or not (inner is None or isinstance(inner, str)):
-        raise BadRequest("not a cursor from this listing", fields={"cursor": "not a cursor from this listing"})
+    data = unpack_cursor(cursor)
+    position, inner = (data.get("p"), data.get("c")) if isinstance(data, dict) else (None, None)
+    if type(position) is not int or not 0 <= position < count or not (inner is None or isinstance(inner, str)):
+        raise InvalidCursor("the cursor does not belong to this listing")
     return position, inner
 
 
 def _join_cursor(position: int, inner: str | None) -> str:
-    raw = json.dumps({"p": position, "c": inner}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack_cursor({"p": position, "c": inner})
 
 
 def _deal_item(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
@@ -22,6 +23,7 @@ from chalicelib.store import InvalidCursor
 # Webhooks are verified by signature, the redirect is public by nature, health is for probes.
 PUBLIC_ROUTES = frozenset({"/health", "/webhooks/x", "/webhooks/shopify/orders", "/r/{code}"})
 MAX_PAGE_SIZE = 100
+_BEARER = re.compile(r"bearer +(\S+)", re.IGNORECASE | re.ASCII)
 
 _CHALICE_STATUS_CODES = {
     400: "bad_request",
@@ -61,15 +63,20 @@ def make_middleware(admin_token: Callable[[], str]) -> Callable[[Request, Callab
 
 
 def authenticate(request: Request, expected_token: str) -> None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    # compare_digest on bytes: constant time whatever the token holds.
-    if (
-        scheme.lower() != "bearer"
-        or not expected_token
-        or not hmac.compare_digest(token.strip().encode(), expected_token.encode())
-    ):
+    token = bearer_token(request.headers.get("authorization", ""))
+    # compare_digest on bytes: constant time whatever the token holds. No token, or no admin
+    # token configured, never matches.
+    if not token or not expected_token or not hmac.compare_digest(token.encode(), expected_token.encode()):
         raise Unauthorized("a valid 'Authorization: Bearer <admin token>' header is required")
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, as RFC 6750 §2.1 and RFC 7235 §2.1
+    write it: the scheme in any case, then one or more spaces (not tabs), then the token, which
+    holds no whitespace; spaces and tabs around the whole value are not part of it (RFC 9110 §5.5).
+    Anything else is no token."""
+    match = _BEARER.fullmatch(header.strip(" \t"))
+    return match.group(1) if match else None
 
 
 def _uniform_error(response: Response) -> Response:

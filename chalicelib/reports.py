@@ -7,8 +7,6 @@ counters read in batches. Nothing here reads every deal: a call costs the same w
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from chalicelib.feedback import LABELS, deal_feedback_keys
 from chalicelib.fees import spent_ever
 from chalicelib.money import CENT, decimal_string
 from chalicelib.sales import channel_sales
-from chalicelib.store import GSI1, InvalidCursor, Item, Keys, Page, Store, iso, summed
+from chalicelib.store import GSI1, InvalidCursor, Item, Keys, Page, Store, iso, pack_cursor, summed, unpack_cursor
 
 WENT_OUT = (RELEASED, SOLD_OUT, EXPIRED)  # the deals whose post was published
 REVENUE = "revenue_"
@@ -155,15 +153,14 @@ _POSITION = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[A-Za-z0-9
 
 
 def _encode(position: str) -> str:
-    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+    return pack_cursor({"released_before": position})
 
 
 def _decode(cursor: str) -> str:
-    try:
-        position = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode()
-    except (ValueError, binascii.Error, UnicodeError):
-        raise InvalidCursor("the cursor is not one this report issued") from None
-    if not _POSITION.match(position):
+    """The release position a report cursor continues from; any other cursor is an InvalidCursor."""
+    packed = unpack_cursor(cursor)
+    position = packed.get("released_before") if isinstance(packed, dict) and len(packed) == 1 else None
+    if not isinstance(position, str) or not _POSITION.match(position):
         raise InvalidCursor("the cursor is not one this report issued")
     return position
 

@@ -235,8 +235,10 @@ def main() -> int:
     sys.path.insert(0, str(PROJECT_DIR))
     app_module = importlib.import_module("app")
     from chalice.cli.factory import CLIFactory
-    from chalice.local import LocalDevServer, create_local_server
+    from chalice.local import LocalDevServer
     from chalice.utils import to_cfn_resource_name
+
+    from localcloud.gateway import create_local_server
 
     queue_of = consumers()
     queue_urls = {

@@ -78,9 +78,8 @@ def store(cloud: Stack, clock: FakeClock) -> Any:
 
 @pytest.fixture
 def api(cloud: Stack) -> Iterator[Any]:
-    from chalice.test import Client
-
     from app import app
+    from localcloud.gateway import Client
 
     with Client(app, stage_name="local") as client:
         yield client

@@ -14,8 +14,19 @@ from chalicelib.money import CURRENCIES, MAX_DECIMALS
 
 UNSPECIFIED = "unspecified"  # a refund transaction that names no currency: the order's own
 
-# Shopify ids are 64-bit integers in JSON; outlet keeps ids as strings.
-ShopifyId = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)]
+
+def _canonical_id(value: object) -> object:
+    """Shopify ids are 64-bit integers: ``123``, ``"123"`` and ``"000123"`` are one id, kept as the
+    string ``"123"`` (so one order is one item whichever way a payload spells it). Anything else
+    is left for the pattern to refuse."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value.lstrip("0") or "0"
+    return value
+
+
+ShopifyId = Annotated[str, BeforeValidator(_canonical_id)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=MAX_DECIMALS)]  # 3: KWD, BHD, OMR...
 
 

@@ -22,7 +22,9 @@ from chalicelib.store.table import (
     Store,
     StoreError,
     TransactionConflict,
+    pack_cursor,
     summed,
+    unpack_cursor,
 )
 
 __all__ = [
@@ -42,8 +44,10 @@ __all__ = [
     "StoreError",
     "TransactionConflict",
     "iso",
+    "pack_cursor",
     "shard_of",
     "summed",
+    "unpack_cursor",
     "utcnow",
     "without_keys",
 ]

@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-from chalicelib.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, utcnow
+from chalicelib.store.keys import INDEX_KEYS, TTL_ATTRIBUTE, Item, Key, utcnow
 from chalicelib.store.retry import CONTENTION, Backoff, Pacer
 
 T = TypeVar("T")
@@ -316,7 +317,7 @@ class Store:
         if index is not None:
             params["IndexName"] = index
         if cursor is not None:
-            params["ExclusiveStartKey"] = _to_wire(_decode_cursor(cursor, pk_name, partition))
+            params["ExclusiveStartKey"] = _to_wire(_decode_cursor(cursor, (pk_name, sk_name), partition))
         try:
             response = self._client.query(**params)
         except ClientError as exc:
@@ -461,22 +462,45 @@ def _translate(exc: ClientError) -> Exception:
     return exc
 
 
-def _encode_cursor(key: Mapping[str, Any]) -> str:
-    plain = {k: (int(v) if isinstance(v, Decimal) else v) for k, v in key.items()}
-    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+# --- cursors --------------------------------------------------------------------------------
+# A cursor is opaque to callers but comes back from them, so reading one is parsing untrusted
+# input: bounded in size before it is decoded, and every way it can be odd is an InvalidCursor.
+
+MAX_CURSOR_LENGTH = 4096  # a key is at most 2 KB + 1 KB per index; a real cursor is far shorter
+MAX_KEY_VALUE_LENGTH = 2048  # DynamoDB's limit for a partition key (a sort key's is 1024)
+_CURSOR_CHARACTERS = re.compile(r"[A-Za-z0-9_-]*")
 
 
-def _decode_cursor(cursor: str, pk_name: str, partition: str) -> dict[str, Any]:
+def pack_cursor(data: Any) -> str:
+    """``data`` (JSON-able) as an opaque URL-safe cursor."""
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def unpack_cursor(cursor: str) -> Any:
+    """What ``pack_cursor`` packed; anything else a caller sends is an InvalidCursor, never a crash."""
+    if len(cursor) > MAX_CURSOR_LENGTH or not _CURSOR_CHARACTERS.fullmatch(cursor):
+        raise InvalidCursor("the cursor is not one this service issued")
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
         raise InvalidCursor("the cursor is not one this service issued") from None
+
+
+def _encode_cursor(key: Mapping[str, Any]) -> str:
+    return pack_cursor({k: (int(v) if isinstance(v, Decimal) else v) for k, v in key.items()})
+
+
+def _decode_cursor(cursor: str, names: tuple[str, str], partition: str) -> dict[str, Any]:
+    """The start key of a page of ``partition``: exactly the key attributes DynamoDB returned for
+    that query (the table's, plus the index's for an index query), each a short string."""
+    key = unpack_cursor(cursor)
+    pk_name = names[0]
+    wanted = {"PK", "SK", *names}
     if (
         not isinstance(key, dict)
-        or not set(key) <= set(KEY_ATTRIBUTES)
+        or set(key) != wanted
         or key.get(pk_name) != partition
-        or not all(isinstance(v, str) for v in key.values())
+        or not all(isinstance(v, str) and 0 < len(v) <= MAX_KEY_VALUE_LENGTH for v in key.values())
     ):
         raise InvalidCursor("the cursor does not belong to this listing")
     return key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import Any
@@ -10,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.errors import Unauthorized
+from chalicelib.http import authenticate
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -42,6 +45,87 @@ def test_admin_routes_refuse_a_missing_or_wrong_token_with_401(api: Any, headers
     assert error["code"] == "unauthorized"
     assert error["message"]
     assert error["fields"] == {}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"Bearer {ADMIN_TOKEN}",
+        f"bearer {ADMIN_TOKEN}",
+        f"BEARER {ADMIN_TOKEN}",
+        f"bEaReR {ADMIN_TOKEN}",
+        f"Bearer   {ADMIN_TOKEN}",
+        f"  Bearer {ADMIN_TOKEN} \t",
+    ],
+    ids=["canonical", "lower", "upper", "mixed", "several-spaces", "surrounding-whitespace"],
+)
+def test_the_bearer_scheme_is_any_case_and_spaces_separate_it_from_the_token(api: Any, header: str) -> None:
+    # RFC 7235 §2.1: the scheme is case-insensitive; RFC 6750 §2.1: "Bearer" 1*SP b64token.
+    assert api.http.get("/outbox", headers={"Authorization": header}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"Bearer\t{ADMIN_TOKEN}",
+        f"Bearer\u00a0{ADMIN_TOKEN}",
+        f"Bearer{ADMIN_TOKEN}",
+        f"Bearer {ADMIN_TOKEN} extra",
+        f"Bearer {ADMIN_TOKEN.upper()}",
+        f"Bearer {ADMIN_TOKEN}\n",
+        f"Bearer {ADMIN_TOKEN}, Bearer {ADMIN_TOKEN}",
+        f"Bearer: {ADMIN_TOKEN}",
+        f"Beare\u0280 {ADMIN_TOKEN}",
+        "Bearer",
+        "Bearer    ",
+        "",
+    ],
+    ids=[
+        "tab",
+        "no-break-space",
+        "no-space",
+        "trailing-word",
+        "token-case",
+        "newline",
+        "two-credentials",
+        "colon",
+        "look-alike",
+        "scheme-only",
+        "spaces-only",
+        "empty",
+    ],
+)
+def test_anything_but_a_bearer_and_the_exact_token_is_a_401(api: Any, header: str) -> None:
+    assert api.http.get("/outbox", headers={"Authorization": header}).status_code == 401
+
+
+def test_an_empty_token_never_matches_even_an_empty_admin_token() -> None:
+    from chalicelib.http import bearer_token
+
+    assert bearer_token("Bearer ") is None
+    assert bearer_token("Bearer") is None
+    assert bearer_token("bearer  t0k3n ") == "t0k3n"
+    with pytest.raises(Unauthorized):
+        authenticate(request_with({"authorization": "Bearer "}), "")
+    with pytest.raises(Unauthorized):
+        authenticate(request_with({"authorization": "Bearer x"}), "")
+    with pytest.raises(Unauthorized):
+        authenticate(request_with({}), "")
+
+
+def request_with(headers: dict[str, str]) -> Any:
+    from chalice.app import Request
+
+    event = {
+        "multiValueQueryStringParameters": None,
+        "headers": headers,
+        "pathParameters": None,
+        "requestContext": {"httpMethod": "GET", "resourcePath": "/outbox"},
+        "body": None,
+        "isBase64Encoded": False,
+        "stageVariables": None,
+    }
+    return Request(event)
 
 
 def test_admin_routes_accept_the_admin_token(api: Any, admin: dict[str, str]) -> None:
@@ -82,6 +166,128 @@ def test_a_forged_cursor_is_a_400(api: Any, admin: dict[str, str]) -> None:
     response = api.http.get("/outbox?cursor=eyJQSyI6IkRFQUwjMSJ9", headers=admin)
     assert response.status_code == 400
     assert body(response)["error"]["fields"] == {"cursor": "not a cursor from this listing"}
+
+
+def packed(raw: bytes | Any) -> str:
+    data = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def list_routes(api: Any, admin: dict[str, str]) -> list[str]:
+    """Every GET route that answers a list (``{"items", "next"}``): the ones that take a cursor."""
+    from app import app
+
+    found = []
+    for path, methods in app.routes.items():
+        if "GET" in methods and "{" not in path:
+            answer = api.http.get(path, headers=admin)
+            if answer.status_code == 200 and answer.body.startswith(b"{") and set(body(answer)) == {"items", "next"}:
+                found.append(path)
+    return found
+
+
+ODD_CURSORS = {
+    "deep-arrays": packed(b"[" * 100_000 + b"]" * 100_000),
+    "deep-objects": packed(b'{"a":' * 2_000 + b"1" + b"}" * 2_000),
+    "array": packed(["PK", "SK"]),
+    "number": packed(7),
+    "string": packed("OUTBOX"),
+    "null": packed(None),
+    "huge-integer": packed(b"9" * 5_000),
+    "huge-float": packed(b"1e999"),
+    "nan": packed(b"NaN"),
+    "integer-values": packed({"PK": 1, "SK": 2, "GSI1PK": 3, "GSI1SK": 4}),
+    "nested-values": packed({"PK": {"S": "x"}, "SK": ["y"]}),
+    "empty-object": packed({}),
+    "missing-keys": packed({"GSI1PK": "OUTBOX"}),
+    "extra-keys": packed({"PK": "a", "SK": "b", "GSI1PK": "OUTBOX", "GSI1SK": "c", "x": "d"}),
+    "empty-values": packed({"PK": "", "SK": "", "GSI1PK": "OUTBOX", "GSI1SK": ""}),
+    "oversized-values": packed({"PK": "a", "SK": "b", "GSI1PK": "OUTBOX", "GSI1SK": "c" * 3000}),
+    "deal-position-infinite": packed(b'{"p":1e999,"c":null}'),
+    "deal-position-bool": packed({"p": True, "c": None}),
+    "deal-position-text": packed({"p": "0", "c": None}),
+    "deal-position-negative": packed({"p": -1, "c": None}),
+    "deal-inner-deep": packed({"p": 0, "c": packed(b"[" * 3_000 + b"]" * 3_000)}),
+    "not-base64": "!!!$$$",
+    "non-ascii": "caf\u00e9",
+    "bad-padding": "a",
+    "not-utf8": packed(b"\xff\xfe\xfd"),
+    "too-long": "A" * 10_000,
+}
+
+
+def test_an_odd_cursor_is_a_400_on_every_list_route(api: Any, admin: dict[str, str]) -> None:
+    from urllib.parse import urlencode
+
+    routes = list_routes(api, admin)
+    assert {"/outbox", "/alerts", "/keywords", "/community/followers", "/feedback", "/deals"} <= set(routes)
+    for route in [*routes, "/deals?status=scheduled&"]:
+        for name, cursor in ODD_CURSORS.items():
+            separator = "" if route.endswith("&") else "?"
+            response = api.http.get(f"{route}{separator}{urlencode({'cursor': cursor})}", headers=admin)
+            assert response.status_code == 400, (route, name, response.body[:200])
+            assert body(response)["error"]["fields"] == {"cursor": "not a cursor from this listing"}, (route, name)
+
+
+UNKNOWN = [("GET", "/nope"), ("POST", "/deals/d_1/nope"), ("GET", "/webhooks"), ("DELETE", "/"), ("GET", "/r")]
+SECRET_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Cookie": "session=s3cr3t-cookie", "X-Probe": "echo-me"}
+
+
+def assert_plain_not_found(status: int, headers: dict[str, str], raw: bytes) -> None:
+    from localcloud.gateway import NOT_FOUND
+
+    assert status == 404
+    assert json.loads(raw) == NOT_FOUND == {"error": {"code": "not_found", "message": "no such route", "fields": {}}}
+    echoed = raw.decode() + " ".join(f"{k}: {v}" for k, v in headers.items())
+    for value in (ADMIN_TOKEN, "s3cr3t-cookie", "echo-me"):
+        assert value not in echoed
+
+
+@pytest.mark.parametrize(("method", "path"), UNKNOWN)
+def test_an_unknown_route_is_a_json_404_that_echoes_nothing(api: Any, method: str, path: str) -> None:
+    for headers in ({}, SECRET_HEADERS, {"Authorization": "Bearer caf\u00e9"}):
+        response = api.http.request(method, path, headers=headers, body=b"")
+        assert_plain_not_found(response.status_code, response.headers, response.body)
+
+
+def test_chalice_local_answers_an_unknown_route_with_the_json_404() -> None:
+    # `make run` serves through localcloud.gateway.create_local_server; a child process, since
+    # chalice.local changes the app object's class.
+    import http.client
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys\n"
+        "from chalice.cli.factory import CLIFactory\n"
+        "import app\n"
+        "from localcloud.gateway import create_local_server\n"
+        "config = CLIFactory('.').create_config_obj(chalice_stage_name='local')\n"
+        "server = create_local_server(app.app, config, '127.0.0.1', 0)\n"
+        "print(server.server.server_address[1], flush=True)\n"
+        "server.server.serve_forever()\n"
+    )
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        for method, path in UNKNOWN:
+            for headers in ({}, SECRET_HEADERS, {"Authorization": "Bearer caf\u00e9"}):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request(method, path, headers=headers)
+                answer = connection.getresponse()
+                assert_plain_not_found(answer.status, dict(answer.getheaders()), answer.read())
+                connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_chalice_errors_come_in_the_contract_shape(api: Any, admin: dict[str, str]) -> None:

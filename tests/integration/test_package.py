@@ -256,3 +256,29 @@ def test_deploy_refuses_prod_without_the_brands_account_id(tmp_path: Path) -> No
     result = run_deploy(tmp_path, "prod")
     assert result.returncode == 2
     assert "X_ACCOUNT_ID is empty for prod" in result.stderr
+
+
+def test_api_gateway_answers_an_unknown_route_with_the_contracts_json_404(
+    packaged: tuple[dict[str, Any], Path],
+) -> None:
+    from infra.validate import translate
+    from localcloud.gateway import NOT_FOUND
+
+    template, _ = packaged
+    api = template["Resources"]["RestAPI"]  # Chalice's API, with infra/template.json's fragment merged in
+    assert api["Type"] == "AWS::Serverless::Api"
+    responses = api["Properties"]["GatewayResponses"]
+    missing_route = responses["MISSING_AUTHENTICATION_TOKEN"]  # API Gateway's name for "no such route"
+    assert missing_route["StatusCode"] == "404"
+    assert json.loads(missing_route["ResponseTemplates"]["application/json"]) == NOT_FOUND  # as `make run` answers
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for kind, response in responses.items():
+        body = response["ResponseTemplates"]["application/json"]
+        assert set(json.loads(body)["error"]) == {"code", "message", "fields"}, kind
+        # Static bodies and no mapped headers: nothing a caller sent can come back in them.
+        assert "$" not in body, kind
+        assert "ResponseParameters" not in response, kind
+    # SAM writes them into the API's definition, so they deploy with it.
+    definition = translate(template, "dev")["Resources"]["RestAPI"]["Properties"]["Body"]
+    deployed = definition["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert deployed["statusCode"] == "404"

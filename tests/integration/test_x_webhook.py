@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
+import string
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
+from chalicelib.errors import BadRequest
 from chalicelib.store import Store, TransactionConflict
-from tests.factories import CONSUMER_SECRET, aaa_follow, load_event, signed_headers, xaa_follow
+from chalicelib.x.webhooks import MAX_CRC_TOKEN_LENGTH, SIGNATURE_HEADER, crc_response, is_challenge_token
+from tests.factories import CONSUMER_SECRET, EVENTS, aaa_follow, load_event, signature, signed_headers, xaa_follow
 
 ACCOUNT = "39131334141"  # the for_user_id of the Account Activity fixture
+CHALLENGE_ALPHABET = string.ascii_letters + string.digits + "+/=_-"
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +44,16 @@ def followers(api: Any, admin: dict[str, str], status: str = "following") -> lis
     return items
 
 
-def table_is_empty(cloud: Any) -> bool:
+@functools.cache
+def dynamodb() -> Any:
+    """One client for every scan (building one costs ~0.1 s); moto intercepts it in every test's mock."""
     from tests.conftest import aws_client
 
-    count: int = aws_client("dynamodb").scan(TableName=cloud.environment["TABLE_NAME"])["Count"]
+    return aws_client("dynamodb")
+
+
+def table_is_empty(cloud: Any) -> bool:
+    count: int = dynamodb().scan(TableName=cloud.environment["TABLE_NAME"])["Count"]
     return count == 0
 
 
@@ -56,6 +71,109 @@ def test_crc_without_a_token_is_a_400(api: Any) -> None:
     response = api.http.get("/webhooks/x")
     assert response.status_code == 400
     assert json.loads(response.body)["error"]["fields"] == {"crc_token": "missing"}
+
+
+def test_crc_answers_the_real_challenge_x_sent_and_ignores_its_nonce(api: Any) -> None:
+    query = (EVENTS / "x" / "x_crc_request_query.txt").read_text().strip()
+    token = parse_qs(query)["crc_token"][0]
+    response = api.http.get(f"/webhooks/x?{query}")
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"response_token": signature(token.encode())}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(min_size=1, max_size=191), urlsafe=st.booleans(), padded=st.booleans())
+def test_crc_answers_realistic_base64_and_base64url_tokens(api: Any, raw: bytes, urlsafe: bool, padded: bool) -> None:
+    token = (base64.urlsafe_b64encode(raw) if urlsafe else base64.b64encode(raw)).decode()
+    token = token if padded else token.rstrip("=")
+    assume(len(token) <= MAX_CRC_TOKEN_LENGTH)
+    response = api.http.get("/webhooks/x?" + urlencode({"crc_token": token}))
+    assert response.status_code == 200, token
+    assert json.loads(response.body) == {"response_token": signature(token.encode())}
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "A" * (MAX_CRC_TOKEN_LENGTH + 1),
+        "abc def",
+        "abc.def",
+        "abc%def",
+        "caf\u00e9",
+        "abc\n",
+        '{"for_user_id":"39131334141"}',
+        "[1]",
+        '"abc"',
+    ],
+    ids=["too-long", "space", "dot", "percent", "non-ascii", "newline", "json-object", "json-array", "json-string"],
+)
+def test_crc_refuses_a_token_that_is_not_a_challenge_with_a_400(api: Any, token: str) -> None:
+    response = api.http.get("/webhooks/x?" + urlencode({"crc_token": token}))
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"] == {
+        "code": "bad_request",
+        "message": "crc_token must be 1 to 255 base64 or base64url characters",
+        "fields": {"crc_token": "not a CRC challenge token"},
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x/x_follow_event.json", "x/x_user_event_revoke.json", "x/x_xaa_follow_follow.json", "x/x_xaa_oauth_revoke.json"],
+)
+def test_the_crc_will_not_sign_a_forged_follow_or_revoke(api: Any, cloud: Any, name: str) -> None:
+    # The attack: ask the CRC to sign a delivery, then post it with that answer as its signature.
+    forged = json.dumps(load_event(name), separators=(",", ":"))
+    response = api.http.get("/webhooks/x?" + urlencode({"crc_token": forged}))
+    assert response.status_code == 400
+    assert "response_token" not in json.loads(response.body)
+    assert table_is_empty(cloud)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=st.text(alphabet=CHALLENGE_ALPHABET, min_size=1, max_size=MAX_CRC_TOKEN_LENGTH))
+def test_no_crc_answer_is_a_signature_the_webhook_accepts(api: Any, cloud: Any, token: str) -> None:
+    answer = api.http.get("/webhooks/x?" + urlencode({"crc_token": token}))
+    assert answer.status_code == 200
+    signature_header = json.loads(answer.body)["response_token"]
+    replayed = post(
+        api, token.encode(), headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature_header}
+    )
+    assert 400 <= replayed.status_code < 500, (token, replayed.body)
+    assert table_is_empty(cloud)
+
+
+ENVELOPE = st.fixed_dictionaries(
+    {},
+    optional={
+        "for_user_id": st.text(max_size=12),
+        "follow_events": st.lists(st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=2), max_size=2),
+        "user_event": st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=2),
+        "data": st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=3),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(envelope=ENVELOPE, compact=st.booleans())
+def test_no_json_envelope_is_a_challenge_token(envelope: dict[str, Any], compact: bool) -> None:
+    # Every body the webhook accepts is a JSON object; no object passes the CRC's shape check.
+    body = json.dumps(envelope, separators=(",", ":") if compact else None)
+    assert not is_challenge_token(body)
+    with pytest.raises(BadRequest):
+        crc_response(CONSUMER_SECRET, body)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(max_size=40) | st.text(alphabet=CHALLENGE_ALPHABET + '{}[]":, ', max_size=40))
+def test_whatever_the_crc_answers_is_never_a_json_object(text: str) -> None:
+    if not is_challenge_token(text):
+        return
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return
+    assert not isinstance(parsed, dict)
 
 
 # --- signatures and malformed bodies -------------------------------------------------------------
