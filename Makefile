@@ -8,7 +8,7 @@ STAGE ?= dev
 VALIDATE_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint typecheck unit package validate deploy bench clean
+.PHONY: run operator test lint typecheck unit package validate deploy bench load clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-run: $(STAMP)  ## the whole service locally on an embedded moto server
-	$(BIN)/python -m localcloud.run
+run: $(STAMP)  ## the whole service locally on an embedded moto server; FRESH=1 starts with no data
+	@OUTLET_FRESH='$(FRESH)' exec $(BIN)/python -m localcloud.run  # exec: make waits on the server itself
+
+operator: $(STAMP)  ## a console operator on a running `make run` (ADMIN_TOKEN; OPERATOR_EMAIL, OPERATOR_NAME, OPERATOR_PASSWORD optional)
+	$(BIN)/python -m localcloud.operators
 
 test: lint typecheck unit  ## ruff, mypy, pytest: what CI runs
 
@@ -44,6 +47,9 @@ deploy: $(STAMP)  ## validate, then aws cloudformation package/deploy (needs rea
 
 bench: $(STAMP)  ## figures beside their floors (bench/)
 	$(BIN)/python -m bench
+
+load: $(STAMP)  ## only the load figure: `make run` under 8 concurrent senders (LOAD_SENDERS, LOAD_X_DELIVERIES, LOAD_ORDERS)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

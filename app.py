@@ -9,13 +9,16 @@ from urllib.parse import unquote
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import deps, http
-from chalicelib.alerts import list_alerts
+from chalicelib.alerts import list_alerts, publish_pending_alerts
 from chalicelib.channel import channel_state, resume_publishing
 from chalicelib.community import STATUSES, community_summary, list_followers
-from chalicelib.dashboard import CSP, render_dashboard
+from chalicelib.console.routes import console
 from chalicelib.deals import STATUSES as DEAL_STATUSES
 from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
 from chalicelib.delivery import QueueRecord, deliver_batch
+from chalicelib.direct_messages import drain_dms
+from chalicelib.dm_queue import LISTED as DM_STATUSES
+from chalicelib.dm_queue import list_dms
 from chalicelib.errors import BadRequest, Unprocessable
 from chalicelib.feedback import FeedbackFilter, deal_rollup, list_feedback
 from chalicelib.followups import sweep_ended_deals
@@ -23,6 +26,7 @@ from chalicelib.inbox import receive_x_delivery
 from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
 from chalicelib.links import follow_link
 from chalicelib.observability import event_middleware
+from chalicelib.operators import OperatorFields, create_operator
 from chalicelib.publishing import list_outbox
 from chalicelib.releases import release_due_deals
 from chalicelib.reports import ReportQuery, channel_summary
@@ -96,15 +100,20 @@ def reports_summary() -> dict[str, Any]:
         raise BadRequest(str(exc), fields={"cursor": "not a cursor from this report"}) from None
 
 
+# --- the operator console (chalicelib/console/routes.py) and its accounts ---
+app.register_blueprint(console)
+
+
 @app.route("/dashboard")
 def dashboard() -> Response:
-    page = render_dashboard(deps.store(), utcnow())
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": CSP,
-        "Cache-Control": "no-store",
-    }
-    return Response(body=page, status_code=200, headers=headers)
+    # Relative, so it stays under API Gateway's stage prefix (/api/dashboard -> /api/console).
+    return Response(body="", status_code=303, headers={"Location": "console", "Cache-Control": "no-store"})
+
+
+@app.route("/operators", methods=["POST"])
+def operators_create() -> Response:
+    fields = http.parse(OperatorFields, http.json_body(http.current_request(app)))
+    return http.json_response(create_operator(deps.store(), fields, utcnow()), status=201)
 
 
 @app.route("/deals", methods=["POST"])
@@ -210,6 +219,24 @@ def outbox() -> dict[str, Any]:
     return http.listing(http.current_request(app), lambda limit, cursor: list_outbox(store, limit=limit, cursor=cursor))
 
 
+@app.route("/dms")
+def dms() -> dict[str, Any]:
+    request = http.current_request(app)
+    status = http.query_params(request).get("status", "unknown")
+    if status not in DM_STATUSES:
+        raise Unprocessable("unknown status", fields={"status": f"one of {', '.join(DM_STATUSES)}"})
+    store = deps.store()
+    return http.listing(request, lambda limit, cursor: list_dms(store, status=status, limit=limit, cursor=cursor))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
+    """The alerts' outbox to the topic, then the waiting DMs under X's limits."""
+    publish_pending_alerts(deps.store(), deps.notify_alert)
+    report = drain_dms(deps.store(), deps.publisher(), deps.dm_policy(), utcnow, deps.time_left(event.context))
+    return report.as_dict()
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
     report = release_due_deals(
@@ -242,4 +269,4 @@ def welcome(event: CloudWatchEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue_arn="arn:aws:sqs:us-east-1:000000000000:outlet-delivery", batch_size=10)
 def deliver_messages(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     records = [QueueRecord(message_id=r.to_dict()["messageId"], body=r.body) for r in event]
-    return deliver_batch(records, deps.delivery_handlers(), requeue=deps.requeue_delivery)
+    return deliver_batch(records, deps.delivery_handlers())

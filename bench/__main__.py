@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.dms import bench_dms
+
 PROJECT = Path(__file__).resolve().parent.parent
 BENCH_SECRET = "bench-only-webhook-secret"  # noqa: S105 - signs payloads made up in this process
 ROWS: list[tuple[str, str, str, str]] = []
@@ -162,93 +164,6 @@ def bench_follow() -> None:
             )
 
 
-def bench_fanout() -> None:
-    """One deal to N subscribers: requests per 100 subscribers and wall time, against the floor of
-    the same subscriber pages read bare and the same alerts written to SQS bare (10 a request)."""
-    from moto import mock_aws
-
-    from chalicelib.deal_alerts import FAN_OUT_PAGE, fan_out
-    from chalicelib.delivery import enqueue
-    from chalicelib.store import Keys, Store
-    from localcloud.provision import provision
-
-    n = int(os.environ.get("BENCH_SUBSCRIBERS", "100000"))
-    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
-    with mock_aws():
-        import boto3
-
-        session: Any = boto3.session.Session(region_name="us-east-1")
-        stack = provision(session.client, stage="local")
-        ddb, sqs = session.client("dynamodb"), session.client("sqs")
-        queue = stack.environment["DELIVERY_QUEUE_URL"]
-        store = Store(stack.environment["TABLE_NAME"], ddb)
-        store.batch_put(
-            {**Keys.subscriber(str(u)), **Keys.subscriber_index(now, str(u)), "user_id": str(u), "status": "subscribed"}
-            for u in range(1, n + 1)
-        )
-        store.put({**Keys.deal("d1"), "id": "d1", "status": "released", "post_text": "Deal"})
-        calls = {"n": 0}
-
-        def count(**_: Any) -> None:
-            calls["n"] += 1
-
-        for client in (ddb, sqs):
-            client.meta.events.register("before-call.*.*", count)
-
-        rotation: dict[str, Any] = {"n": 0, "url": queue}
-
-        def fresh_queue(params: dict[str, Any], **_: Any) -> None:
-            # moto recounts the whole queue on every send (quadratic in its length), so every batch
-            # goes to a new queue. Creating and deleting them is the bench's work: not counted.
-            calls_before = calls["n"]
-            rotation["n"] += 1
-            old, rotation["url"] = rotation["url"], sqs.create_queue(QueueName=f"bench-{rotation['n']}")["QueueUrl"]
-            sqs.delete_queue(QueueUrl=old)
-            params["QueueUrl"] = rotation["url"]
-            calls["n"] = calls_before
-
-        sqs.meta.events.register("before-parameter-build.sqs.SendMessageBatch", fresh_queue)
-
-        following: list[str | None] = [None]
-
-        def enqueue_and_follow(messages: Any) -> None:
-            # The next page travels as a message on the queue; the Lambda event source would deliver it.
-            enqueue(sqs, queue, messages)
-            nxt = [m for m in messages if m.kind == "deal_alerts"]
-            following[0] = nxt[0].payload["cursor"] if nxt else None
-
-        start_calls, start = calls["n"], time.perf_counter()
-        cursor: str | None = None
-        while True:
-            fan_out(store, enqueue_and_follow, "d1", cursor, now)
-            cursor = following[0]
-            if cursor is None:
-                break
-        ours_seconds, ours_calls = time.perf_counter() - start, calls["n"] - start_calls
-
-        start_calls, start = calls["n"], time.perf_counter()
-        cursor = None
-        while True:
-            page = store.query(Keys.SUBSCRIBERS, index="GSI1", limit=FAN_OUT_PAGE, cursor=cursor)
-            bodies = [json.dumps({"to": s["user_id"]}) for s in page.items]
-            for i in range(0, len(bodies), 10):
-                sqs.send_message_batch(
-                    QueueUrl=queue, Entries=[{"Id": str(j), "MessageBody": b} for j, b in enumerate(bodies[i : i + 10])]
-                )
-            cursor = page.next
-            if cursor is None:
-                break
-        floor_seconds, floor_calls = time.perf_counter() - start, calls["n"] - start_calls
-    per100 = ours_calls / n * 100
-    floor100 = floor_calls / n * 100
-    row(
-        f"deal alert fan-out to {n:,} subscribers",
-        f"{per100:.2f} requests / 100, {ours_seconds:.1f} s",
-        f"bare pages + SQS batches {floor100:.2f} / 100, {floor_seconds:.1f} s",
-        f"{per100 / floor100:.3f}x requests, {ours_seconds / floor_seconds:.2f}x time",
-    )
-
-
 def bench_orders() -> None:
     """DynamoDB requests per Shopify order and per tracked-link click, against the floor an
     exactly-once credit needs: one read of the order and one transaction."""
@@ -328,11 +243,52 @@ def bench_orders() -> None:
             )
 
 
+def bench_load() -> None:
+    """`make run` under 8 concurrent senders (bench/load.py): throughput, latency, memory, exactness."""
+    import tempfile
+
+    from bench.load import run_load
+
+    senders, x_deliveries, orders = 8, 8 * 1000, 500
+    with tempfile.TemporaryDirectory() as directory:
+        result = run_load(Path(directory), senders=senders, x_deliveries=x_deliveries, orders=orders)
+    row(
+        f"load: {senders} senders x {x_deliveries // senders:,} X deliveries + {orders} orders x 1-4, `make run`",
+        f"{result.deliveries:,} in {result.seconds:.0f} s: {result.throughput:.0f}/s wall,"
+        f" {result.per_cpu_second:.0f}/s per server CPU second; p50 {result.percentile(0.5) * 1000:.0f} ms,"
+        f" p99 {result.percentile(0.99) * 1000:.0f} ms",
+        "target 200/s on 2 cores",
+        f"{result.per_cpu_second / 200:.2f}x per CPU second, {result.throughput / 200:.2f}x wall",
+    )
+    growth = (result.peak_rss - result.baseline_rss) / 2**20
+    row(
+        "load: server memory (RSS)",
+        f"{result.baseline_rss / 2**20:.0f} MB before, peak {result.peak_rss / 2**20:.0f} MB (+{growth:.0f} MB)",
+        "target growth < 50 MB",
+        f"{growth / 50:.2f}x of the budget",
+    )
+    row(
+        "load: SIGTERM right after the load, until exited",
+        f"{result.stop_seconds:.1f} s (the data saved, then the process exits)",
+        "target: a couple of seconds",
+        f"{result.stop_seconds / 2:.2f}x of 2 s",
+    )
+    exact = result.server_errors == 0 and not (result.lost or result.extra or result.mismatches)
+    row(
+        "load: exactness after a restart (followers, counters, orders, revenue)",
+        f"{result.lost} lost, {result.extra} extra, {result.server_errors} >= 500,"
+        f" {result.retries} 409/429 redelivered",
+        "a replay of the distinct events",
+        "exact" if exact else f"NOT EXACT: {', '.join(result.mismatches) or result.statuses}",
+    )
+
+
 def main() -> int:
+    bench_load()
     bench_crc()
     bench_follow()
     bench_orders()
-    bench_fanout()
+    bench_dms(row)  # bench/dms.py: DMs waiting, sent, and the fan-out
     widths = [max(len(r[i]) for r in [*ROWS, ("figure", "value", "floor / peer", "ratio")]) for i in range(4)]
     header = ("figure", "value", "floor / peer", "ratio")
     for line in [header, tuple("-" * w for w in widths), *ROWS]:

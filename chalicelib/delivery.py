@@ -43,38 +43,16 @@ class PoisonMessage(ValueError):
     """A message that no retry can fix."""
 
 
-class Deferred(Exception):
-    """Not now: the message is queued again to arrive after ``delay_seconds`` (at most 15 min)."""
-
-    def __init__(self, reason: str, delay_seconds: int) -> None:
-        super().__init__(reason)
-        self.delay_seconds = delay_seconds
-
-
-class PublishingHeld(RuntimeError):
-    """The channel is held (a revoked authorization): the message is retried later."""
-
-
 Handler = Callable[[DeliveryMessage], None]
 
 
-Requeue = Callable[[DeliveryMessage, int], None]
-
-
-def deliver_batch(
-    records: Iterable[QueueRecord], handlers: Mapping[str, Handler], requeue: Requeue | None = None
-) -> dict[str, list[dict[str, str]]]:
-    """Run each record's handler; return the failed ones in Lambda's partial-batch shape."""
+def deliver_batch(records: Iterable[QueueRecord], handlers: Mapping[str, Handler]) -> dict[str, list[dict[str, str]]]:
+    """Run each record's handler; return the failed ones in Lambda's partial-batch shape. No
+    handler waits or defers: DMs are written to the table's queues and sent by the drain."""
     failures: list[dict[str, str]] = []
     for record in records:
         try:
             _deliver(record, handlers)
-        except Deferred as exc:
-            if requeue is None:
-                failures.append({"itemIdentifier": record.message_id})
-                continue
-            requeue(DeliveryMessage.model_validate_json(record.body), exc.delay_seconds)
-            logger.info("delivery deferred", extra={"message_id": record.message_id, "delay": exc.delay_seconds})
         except (ValidationError, PoisonMessage) as exc:
             logger.error("poison message", extra={"message_id": record.message_id, "reason": type(exc).__name__})
             failures.append({"itemIdentifier": record.message_id})

@@ -7,17 +7,19 @@ expensive things (boto3 clients, the store, the secret) are cached against what 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from chalicelib import aws
-from chalicelib.channel import may_publish
 from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
-from chalicelib.deal_alerts import alert_handler, fan_out_handler
+from chalicelib.deal_alerts import fan_out_handler, legacy_alert_handler
 from chalicelib.delivery import DeliveryMessage, Handler, enqueue
-from chalicelib.direct_messages import DmBudget, DmSender, dm_handler, once
+from chalicelib.direct_messages import DmBudget, DmPolicy, intake_handler
 from chalicelib.feedback import SpikePolicy
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import LazyPublisher, OutboxPublisher, Publisher
@@ -44,6 +46,17 @@ def secrets() -> Secrets:
 
 def admin_token() -> str:
     return secrets().admin_token.get_secret_value()
+
+
+def session_key() -> bytes:
+    """The console's cookie-signing key: the secret's ``session_signing_key``, or else one derived
+    from the admin token (HMAC with a fixed label, so the token itself never signs anything)."""
+    found = secrets()
+    own = found.session_signing_key.get_secret_value()
+    if own:
+        return own.encode()
+    label = b"outlet console session signing key v1"
+    return hmac.new(found.admin_token.get_secret_value().encode(), label, hashlib.sha256).digest()
 
 
 def store() -> Store:
@@ -84,22 +97,27 @@ def dm_budget() -> DmBudget:
     return DmBudget(per_15_minutes=current.dm_budget_per_15_minutes, per_day=current.dm_budget_per_day)
 
 
+def time_left(context: Any) -> Callable[[], float]:
+    """Seconds this invocation has left, from Lambda's context (without one: 30 s from now)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        deadline = time.monotonic() + 30
+        return lambda: deadline - time.monotonic()
+    return lambda: float(remaining()) / 1000
+
+
+def dm_policy() -> DmPolicy:
+    return DmPolicy(budget=dm_budget(), fees=fee_schedule())
+
+
 def delivery_handlers() -> dict[str, Handler]:
-    """The queue's handlers for one batch (the channel's hold is read at most once a batch)."""
+    """The queue's handlers: DMs join the table's queues (chalicelib.dm_queue), the drain sends them."""
     table = store()
-    sender = DmSender(table, publisher(), dm_budget(), fee_schedule(), once(lambda: may_publish(table)), utcnow)
     return {
-        "dm": dm_handler(sender),
+        "dm": intake_handler(table, utcnow),
         "deal_alerts": fan_out_handler(table, enqueue_deliveries, utcnow),
-        "deal_alert": alert_handler(sender),
+        "deal_alert": legacy_alert_handler(table, utcnow),
     }
-
-
-def requeue_delivery(message: DeliveryMessage, delay_seconds: int) -> None:
-    queue_url = settings().delivery_queue_url
-    if not queue_url:
-        raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
-    enqueue(aws.sqs(), queue_url, [message], delay_seconds=delay_seconds)
 
 
 def enqueue_deliveries(messages: Sequence[DeliveryMessage]) -> None:
@@ -143,10 +161,16 @@ def spike_policy() -> SpikePolicy:
 
 
 def notify_alert(alert: dict[str, Any]) -> None:
-    """Operators hear of an alert on the SNS topic (infra/template.json); without one, only the log."""
+    """Operators hear of an alert on the SNS topic (infra/template.json); without one, only the log.
+    At least once: a repeat carries the same ``alert_id`` attribute for subscribers to drop it by."""
     topic = settings().alerts_topic_arn
     if topic:
-        aws.client("sns").publish(TopicArn=topic, Subject=f"outlet: {alert['kind']}", Message=json.dumps(alert))
+        aws.client("sns").publish(
+            TopicArn=topic,
+            Subject=f"outlet: {alert['kind']}",
+            Message=json.dumps(alert),
+            MessageAttributes={"alert_id": {"DataType": "String", "StringValue": str(alert["id"])}},
+        )
 
 
 @functools.cache

@@ -1,30 +1,66 @@
-"""Sending DMs under X's limits, each at most once per key.
+"""Sending the waiting DMs: a scheduled drain under X's limits, each DM at most once, and said which.
 
-Every DM, whatever asked for it, goes through ``send_dm``. One transaction takes a token from the
-15-minute and the daily window and writes the key's send marker; if a window is full the DM is
-deferred to the next window, if the marker exists it was sent before (a redelivery) and nothing
-happens. A Lambda that dies after the marker and before X answered loses that DM rather than risk
-sending it twice: the marker stays, and the log says so.
+Every minute ``drain_dms`` takes at most what is left of the current 15-minute and daily budgets from
+the head of the queues (chalicelib.dm_queue): the direct queue first, then each deal's alerts, the
+oldest deal first. Nothing waits by retrying: an entry is read only when its turn comes, so a
+hundred thousand waiting alerts cost what fifteen do. A held channel (a revoked authorization)
+stops the drain before it reads anything; resuming continues from the same heads.
+
+One DM, once. A claim transaction takes a token from both windows, moves the DM's state to
+``sending`` and takes its entry off the queue. Then one call to X, whose error says what is known:
+- sent: the state becomes ``sent`` in the same transaction as its fee, so the fee is counted once;
+- certainly not sent (no connection, a 429): the entry goes back to its place, tried by a later run;
+- refused (another 4xx): ``failed``, never repeated;
+- unknown (a read timeout, a 5xx, or a run that died after the claim): ``checking``. X keeps no
+  idempotency key for DMs, so it is never sent again; later runs read the conversation with the
+  recipient for its text (``find_dm``). Found: ``sent``. Not found after ``max_checks`` looks, spread
+  over later runs: ``unknown``, counted and listed (``GET /dms?status=unknown``), never resent.
+An attempt starts only while the run has time for the longest X call and its recording.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from boto3.dynamodb.conditions import Attr
-from pydantic import BaseModel, Field, ValidationError
 
-from chalicelib.delivery import Deferred, DeliveryMessage, Handler, PoisonMessage, PublishingHeld
+from chalicelib.channel import may_publish
+from chalicelib.deal_alerts import ACTIVE, DONE, ENDED, active_campaigns, alert_text, close_campaign, still_on
+from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage
+from chalicelib.dm_queue import (
+    CHECKING,
+    DIRECT,
+    DROPPED,
+    FAILED,
+    RETRY,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNKNOWN,
+    DirectMessagePayload,
+    may_claim,
+    queue_dm,
+    totals_op,
+)
 from chalicelib.fees import FeeSchedule, charge_op
 from chalicelib.observability import logger
-from chalicelib.publishing import Publisher, PublishFailed, RateLimited
-from chalicelib.store import ConditionFailed, Keys, Store, iso
+from chalicelib.publishing import (
+    NotSent,
+    OutcomeUnknown,
+    Published,
+    Publisher,
+    PublishError,
+    RateLimited,
+)
+from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, TransactionConflict, iso
 
 WINDOW = timedelta(minutes=15)
 DAY = timedelta(days=1)
+QUEUE_PAGE_LIMIT = 5  # queue pages one run reads past skipped entries before it leaves the rest
 
 
 @dataclass(frozen=True)
@@ -33,136 +69,399 @@ class DmBudget:
     per_day: int = 1440
 
 
-def _windows(now: datetime) -> tuple[str, str, datetime]:
-    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    return f"15m#{start:%Y-%m-%dT%H:%M}", f"day#{now:%Y-%m-%d}", start + WINDOW
+@dataclass(frozen=True)
+class DmPolicy:
+    budget: DmBudget = field(default_factory=DmBudget)
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    attempt_seconds: float = 12.0  # the longest X call (connect + read timeouts, ~9 s) and its recording
+    lease: timedelta = timedelta(minutes=2)  # a DM still ``sending`` after this died with its run
+    check_every: timedelta = timedelta(minutes=2)
+    max_checks: int = 3  # conversation look-ups before an unknown outcome is left ``unknown``
+    checks_per_run: int = 5
+    max_attempts: int = 5  # attempts that never reached X before the DM is ``failed``
 
 
-def send_dm(
+@dataclass
+class DrainReport:
+    held: bool = False
+    sent: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)  # unknown outcomes found in the conversation
+    checking: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)
+    skipped: int = 0
+    dropped: int = 0
+    stopped: str | None = None  # why the run stopped sending: budget, paused, rate_limited, unreachable, ...
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def drain_dms(
     store: Store,
     publisher: Publisher,
-    budget: DmBudget,
-    fees: FeeSchedule,
-    *,
-    key: str,
-    to: str,
-    text: str,
-    now: datetime,
-    deal_id: str | None = None,
-) -> bool:
-    """Send once under the budget. True if sent now; False if it had been sent already."""
-    window, day, window_ends = _windows(now)
-    expires = int((now + 2 * DAY).timestamp())  # pacing counters clean themselves up (TTL)
-    try:
-        store.transact(
-            [
-                store.op_update(
-                    Keys.dm_window(window),
-                    add={"sent": 1},
-                    set={"ttl": expires},
-                    condition=Attr("sent").not_exists() | Attr("sent").lt(budget.per_15_minutes),
-                ),
-                store.op_update(
-                    Keys.dm_window(day),
-                    add={"sent": 1},
-                    set={"ttl": expires},
-                    condition=Attr("sent").not_exists() | Attr("sent").lt(budget.per_day),
-                ),
-                store.op_put(
-                    {**Keys.dm_sent(key), "to": to, "status": "sending", "claimed_at": iso(now)},
-                    Attr("PK").not_exists(),
-                ),
-            ]
-        )
-    except ConditionFailed as exc:
-        if exc.index == 2:
-            return False  # a redelivery: this key was sent (or is being sent) already
-        next_day = (now + DAY).replace(hour=0, minute=0, second=0, microsecond=0)
-        resume = window_ends if exc.index == 0 else next_day
-        raise Deferred("the DM budget is spent for now", int((resume - now).total_seconds()) + 1) from None
-    try:
-        published = publisher.send_dm(to, text, key=key, deal_id=deal_id)
-    except (RateLimited, PublishFailed) as exc:
-        _release(store, key, window, day)
-        if isinstance(exc, RateLimited) and exc.retry_at is not None:
-            raise Deferred("X rate limited DMs", max(1, int((exc.retry_at - now).total_seconds()) + 1)) from None
-        raise
-    recorded = [
-        store.op_update(Keys.dm_sent(key), set={"status": "sent", "dm_id": published.id, "sent_at": iso(now)}),
-        charge_op(store, fees.dm, "dms", now),
-    ]
-    if deal_id is not None:  # what a deal's alerts cost, for its revenue per fee dollar
-        recorded.append(store.op_update(Keys.deal_fees(deal_id), add={"usd": fees.dm}))
-    store.transact(recorded)
-    logger.info("dm sent", extra={"key": key, "deal_id": deal_id})
-    return True
+    policy: DmPolicy,
+    clock: Callable[[], datetime],
+    time_left: Callable[[], float],
+) -> DrainReport:
+    """One run: look up unknown outcomes that are due, then send what the windows allow."""
+    report = DrainReport()
+    if not may_publish(store):
+        report.held = True
+        return report
+    run = _Drain(store, publisher, policy, clock, time_left, report)
+    run.check_unknown_outcomes()
+    run.send_waiting()
+    return report
 
 
-def _release(store: Store, key: str, window: str, day: str) -> None:
-    """X did not take the DM: give back its tokens and its marker, so a retry can send it."""
-    with contextlib.suppress(ConditionFailed):
-        store.transact(
-            [
-                store.op_delete(Keys.dm_sent(key)),
-                store.op_update(Keys.dm_window(window), add={"sent": -1}),
-                store.op_update(Keys.dm_window(day), add={"sent": -1}),
-            ]
-        )
+def _windows(now: datetime) -> tuple[str, str]:
+    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    return f"15m#{start:%Y-%m-%dT%H:%M}", f"day#{now:%Y-%m-%d}"
 
 
-class DirectMessagePayload(BaseModel):
-    """The payload of a ``dm`` message: a DM with its text."""
-
-    to: str = Field(pattern=r"^[0-9]{1,20}$")  # an X user id, always a string
-    text: str = Field(min_length=1, max_length=10_000)
-    deal_id: str | None = None
-
-
-def once(check: Callable[[], bool]) -> Callable[[], bool]:
-    """Ask ``check`` on first use only: one batch reads the channel's hold once."""
-    answer: list[bool] = []
-
-    def cached() -> bool:
-        if not answer:
-            answer.append(check())
-        return answer[0]
-
-    return cached
-
-
-@dataclass(frozen=True)
-class DmSender:
-    """Everything a queued DM needs to go out: one per batch, built in chalicelib.deps."""
-
+@dataclass
+class _Drain:
     store: Store
     publisher: Publisher
-    budget: DmBudget
-    fees: FeeSchedule
-    may_publish: Callable[[], bool]  # the channel's hold, read at most once a batch (see ``once``)
+    policy: DmPolicy
     clock: Callable[[], datetime]
+    time_left: Callable[[], float]
+    report: DrainReport
+    deals: dict[str, Item | None] = field(default_factory=dict)
 
-    def send(self, *, key: str, to: str, text: str, deal_id: str | None = None) -> bool:
-        if not self.may_publish():
-            raise PublishingHeld("publishing is held; the DM is retried after the visibility timeout")
-        return send_dm(
-            self.store,
-            self.publisher,
-            self.budget,
-            self.fees,
-            key=key,
-            to=to,
-            text=text,
-            now=self.clock(),
-            deal_id=deal_id,
+    # --- unknown outcomes ----------------------------------------------------------------------
+
+    def check_unknown_outcomes(self) -> None:
+        now = self.clock()
+        due = self.store.query(
+            Keys.dms_by_status(CHECKING),
+            index=GSI1,
+            sk_between=("0", iso(now) + "~"),
+            limit=self.policy.checks_per_run,
         )
+        for dm in due.items:
+            if dm.get("status") not in (SENDING, CHECKING):
+                continue  # the index lags a change made a moment ago
+            if self.time_left() < self.policy.attempt_seconds:
+                return
+            self.check(dm)
+
+    def check(self, dm: Item) -> None:
+        key, now = str(dm["key"]), self.clock()
+        attempted = datetime.fromisoformat(str(dm["attempted_at"]))
+        try:
+            found = self.publisher.find_dm(str(dm["to"]), str(dm["text"]), key=key, since=attempted)
+        except PublishError as exc:
+            logger.warning("dm look-up failed", extra={"key": key, "error": str(exc)})
+            found = None
+        if found is not None:
+            if self.record_sent(dm, found):
+                self.report.found.append(key)
+                logger.info("dm with an unknown outcome found in the conversation", extra={"key": key})
+            return
+        checks = int(dm.get("checks", 0)) + 1
+        if checks >= self.policy.max_checks:
+            done = self.move(dm, UNKNOWN, now, {"checks": checks}, totals={"unknown": 1})
+            if done:
+                self.report.unknown.append(key)
+                logger.error("dm outcome unknown: not found in the conversation, never resent", extra={"key": key})
+            return
+        self.move(dm, CHECKING, now + self.policy.check_every, {"checks": checks})
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def send_waiting(self) -> None:
+        remaining = self.budget_left()
+        if remaining <= 0:
+            return
+        for queue, campaign in self.queues():
+            remaining = self.send_from(queue, campaign, remaining)
+            if self.report.stopped is not None or remaining <= 0:
+                return
+
+    def budget_left(self) -> int:
+        now = self.clock()
+        window, day = _windows(now)
+        found = {
+            str(item["SK"]): item
+            for item in self.store.batch_get([Keys.dm_window(window), Keys.dm_window(day), Keys.dm_drain()])
+        }
+        paused_until = found.get(Keys.dm_drain()["SK"], {}).get("paused_until")
+        if paused_until and datetime.fromisoformat(str(paused_until)) > now:
+            self.report.stopped = "paused"
+            return 0
+        budget = self.policy.budget
+        left = min(
+            budget.per_15_minutes - int(found.get(window, {}).get("sent", 0)),
+            budget.per_day - int(found.get(day, {}).get("sent", 0)),
+        )
+        if left <= 0:
+            self.report.stopped = "budget"
+        return left
+
+    def queues(self) -> Iterator[tuple[str, Item | None]]:
+        yield DIRECT, None
+        now = self.clock()
+        for campaign in active_campaigns(self.store):
+            deal_id = str(campaign["deal_id"])
+            if not still_on(self.deal(deal_id), now):
+                self.report.dropped += close_campaign(self.store, campaign, ENDED, now) or 0
+                continue
+            yield deal_id, campaign
+
+    def deal(self, deal_id: str) -> Item | None:
+        if deal_id not in self.deals:
+            self.deals[deal_id] = self.store.get(Keys.deal(deal_id))
+        return self.deals[deal_id]
+
+    def send_from(self, queue: str, campaign: Item | None, remaining: int) -> int:
+        cursor: str | None = None
+        for _ in range(QUEUE_PAGE_LIMIT):
+            page = self.store.query(Keys.dm_queue(queue), limit=remaining, cursor=cursor)
+            for waiting in page.items:
+                if self.time_left() < self.policy.attempt_seconds:
+                    self.report.stopped = "time"
+                    return remaining
+                remaining -= self.send(waiting, campaign)
+                if self.report.stopped is not None or remaining <= 0:
+                    return remaining
+            cursor = page.next
+            if cursor is None:
+                break
+        else:
+            return remaining  # more skipped entries than one run reads: the next run goes on
+        if campaign is not None and campaign.get("fanned_out"):
+            fresh = self.store.get(Keys.dm_campaign(queue), consistent=True)
+            if fresh is not None and fresh.get("status") == ACTIVE:
+                self.report.dropped += close_campaign(self.store, fresh, DONE, self.clock()) or 0
+        return remaining
+
+    def send(self, waiting: Item, campaign: Item | None) -> int:
+        """Send one waiting DM; returns the budget it took (0 or 1)."""
+        now = self.clock()
+        key, to, deal_id = str(waiting["key"]), str(waiting["to"]), waiting.get("deal_id")
+        text = waiting.get("text")
+        if deal_id is not None:
+            deal = self.deal(str(deal_id))
+            if deal is None or not still_on(deal, now):
+                self.discard(waiting, campaign, DROPPED)  # its deal ended: dropped, not sent
+                return 0
+            text = text or alert_text(deal)
+        claimed = self.claim(waiting, campaign, str(text), now)
+        if claimed is None:
+            return 0
+        try:
+            published = self.publisher.send_dm(to, str(text), key=key, deal_id=str(deal_id) if deal_id else None)
+        except OutcomeUnknown as exc:
+            self.move(claimed, CHECKING, now + self.policy.check_every, {"last_error": str(exc)[:500]})
+            self.report.checking.append(key)
+            self.report.stopped = "unknown_outcome"  # X is slow or failing: no more this run
+            logger.warning("dm outcome unknown: to be looked up", extra={"key": key, "error": str(exc)})
+            return 1
+        except (NotSent, RateLimited) as exc:
+            self.give_back(claimed, waiting, campaign, str(exc))
+            if isinstance(exc, RateLimited) and exc.retry_at is not None:
+                self.store.update(Keys.dm_drain(), set={"paused_until": iso(exc.retry_at)})
+            self.report.stopped = "rate_limited" if isinstance(exc, RateLimited) else "unreachable"
+            return 1
+        except PublishError as exc:  # refused: repeating it would not help
+            self.move(claimed, FAILED, now, {"last_error": str(exc)[:500]}, totals={"failed": 1})
+            self.report.failed.append(key)
+            logger.warning("dm refused", extra={"key": key, "error": str(exc)})
+            return 1
+        if self.record_sent(claimed, published):
+            self.report.sent.append(key)
+        return 1
+
+    def claim(self, waiting: Item, campaign: Item | None, text: str, now: datetime) -> Item | None:
+        """Budget tokens, the DM's state and its entry, together. None if it is not to be sent now."""
+        key, deal_id = str(waiting["key"]), waiting.get("deal_id")
+        window, day = _windows(now)
+        expires = int((now + 2 * DAY).timestamp())  # pacing counters clean themselves up (TTL)
+        budget = self.policy.budget
+        state: Item = {
+            "key": key,
+            "to": str(waiting["to"]),
+            "text": text,
+            "queue": str(waiting["queue"]),
+            "order": str(waiting["order"]),
+            "status": SENDING,
+            "attempted_at": iso(now),
+            **({"deal_id": str(deal_id)} if deal_id else {}),
+            # Found by the look-ups if the run dies before it records what X answered.
+            **Keys.dm_status_index(CHECKING, now + self.policy.lease, key),
+        }
+        ops = [
+            self.store.op_update(
+                Keys.dm_window(window),
+                add={"sent": 1},
+                set={"ttl": expires},
+                condition=Attr("sent").not_exists() | Attr("sent").lt(budget.per_15_minutes),
+            ),
+            self.store.op_update(
+                Keys.dm_window(day),
+                add={"sent": 1},
+                set={"ttl": expires},
+                condition=Attr("sent").not_exists() | Attr("sent").lt(budget.per_day),
+            ),
+            self.store.op_update(Keys.dm_sent(key), set=state, add={"attempts": 1}, condition=may_claim()),
+            self.store.op_delete(Keys.dm_queue_entry(str(waiting["queue"]), str(waiting["order"]))),
+            totals_op(self.store, waiting=-1),
+        ]
+        if campaign is not None:
+            ops.append(self.store.op_update(Keys.dm_campaign(str(campaign["deal_id"])), add={"taken": 1}))
+        if deal_id is not None:  # an alert goes only to who is still subscribed
+            ops.append(self.store.op_check(Keys.subscriber(str(waiting["to"])), Attr("status").eq("subscribed")))
+        try:
+            self.store.transact(ops)
+        except ConditionFailed as exc:
+            if exc.index in (0, 1):
+                self.report.stopped = "budget"
+            else:  # sent (or being sent) under this key already, or the subscriber left
+                self.discard(waiting, campaign, SKIPPED if exc.index == len(ops) - 1 else None)
+            return None
+        except TransactionConflict:
+            self.report.stopped = "conflict"  # another writer on these items: the next run goes on
+            return None
+        return {**waiting, **state, "attempts": int(waiting.get("attempts", 0)) + 1}
+
+    def discard(self, waiting: Item, campaign: Item | None, outcome: str | None) -> None:
+        """Take an entry off its queue unsent, counted as its ``outcome``: ``dropped`` (its deal
+        ended), ``skipped`` (its subscriber left) or None (its key is already past waiting)."""
+        key = str(waiting["key"])
+        ops = [self.store.op_delete(Keys.dm_queue_entry(str(waiting["queue"]), str(waiting["order"])))]
+        if outcome is not None:
+            ops.append(
+                self.store.op_update(
+                    Keys.dm_sent(key),
+                    set={"key": key, "to": str(waiting["to"]), "status": outcome},
+                    condition=may_claim(),
+                )
+            )
+        ops.append(totals_op(self.store, waiting=-1, **({outcome: 1} if outcome else {})))
+        if campaign is not None:
+            ops.append(self.store.op_update(Keys.dm_campaign(str(campaign["deal_id"])), add={"taken": 1}))
+        try:
+            self.store.transact(ops)
+        except ConditionFailed:
+            self.discard(waiting, campaign, None)
+            return
+        except TransactionConflict:
+            self.report.stopped = "conflict"  # the entry stays; the next run meets it again
+            return
+        if outcome == SKIPPED:
+            self.report.skipped += 1
+        elif outcome == DROPPED:
+            self.report.dropped += 1
+
+    def give_back(self, dm: Item, waiting: Item, campaign: Item | None, error: str) -> None:
+        """X never got it: back to its place in the queue, or failed after ``max_attempts``."""
+        key, now = str(dm["key"]), self.clock()
+        if int(dm.get("attempts", 1)) >= self.policy.max_attempts:
+            self.move(dm, FAILED, now, {"last_error": error[:500]}, totals={"failed": 1})
+            self.report.failed.append(key)
+            return
+        ops = [
+            self.store.op_update(
+                Keys.dm_sent(key),
+                set={"status": RETRY, "last_error": error[:500]},
+                remove=("GSI1PK", "GSI1SK"),
+                condition=Attr("status").eq(SENDING),
+            ),
+            self.store.op_put({**waiting, "attempts": int(dm.get("attempts", 1))}),
+            totals_op(self.store, waiting=1),
+        ]
+        if campaign is not None:
+            ops.append(self.store.op_update(Keys.dm_campaign(str(campaign["deal_id"])), add={"taken": -1}))
+        try:
+            self.store.transact(ops)
+        except (ConditionFailed, TransactionConflict):
+            # Left ``sending``: the look-ups settle it on the safe side (never a second send).
+            logger.warning("dm not put back in its queue", extra={"key": key})
+            return
+        self.report.retry.append(key)
+
+    # --- recording -----------------------------------------------------------------------------
+
+    def record_sent(self, dm: Item, published: Published) -> bool:
+        """The DM is sent: its state, its fee and its counts in one transaction, conditioned on the
+        state it left, so the fee is recorded once however often this runs."""
+        key, now = str(dm["key"]), self.clock()
+        deal_id = dm.get("deal_id")
+        ops = [
+            self.store.op_update(
+                Keys.dm_sent(key),
+                set={
+                    "status": SENT,
+                    "dm_id": published.id,
+                    "sent_at": iso(published.created_at),
+                    **Keys.dm_status_index(SENT, published.created_at, key),
+                },
+                condition=Attr("status").is_in([SENDING, CHECKING]),
+            ),
+            charge_op(self.store, self.policy.fees.dm, "dms", now),
+            totals_op(self.store, sent=1),
+        ]
+        if deal_id is not None:
+            # What a deal's alerts cost (its revenue per fee dollar), and a DM back from this
+            # subscriber in the next days answers this deal (chalicelib.feedback).
+            ops.append(self.store.op_update(Keys.deal_fees(str(deal_id)), add={"usd": self.policy.fees.dm}))
+            ops.append(
+                self.store.op_update(
+                    Keys.subscriber(str(dm["to"])), set={"last_alert_deal_id": str(deal_id), "last_alert_at": iso(now)}
+                )
+            )
+        for attempt in range(3):
+            try:
+                self.store.transact(ops)
+            except ConditionFailed:
+                return False  # recorded already (a concurrent look-up found it)
+            except TransactionConflict:
+                # Left ``sending``: if this keeps failing, the look-ups find the DM and record it then.
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
+                continue
+            logger.info("dm sent", extra={"key": key, "deal_id": deal_id})
+            return True
+        return False
+
+    def move(
+        self, dm: Item, status: str, listed_at: datetime, extra: dict[str, object], totals: dict[str, int] | None = None
+    ) -> bool:
+        """A DM whose outcome is not (yet) sent changes state, if nobody moved it meanwhile."""
+        key = str(dm["key"])
+        checks = Attr("checks").eq(dm["checks"]) if "checks" in dm else Attr("checks").not_exists()
+        ops = [
+            self.store.op_update(
+                Keys.dm_sent(key),
+                set={"status": status, **extra, **Keys.dm_status_index(status, listed_at, key)},
+                condition=Attr("status").eq(str(dm["status"]))
+                & Attr("attempted_at").eq(str(dm["attempted_at"]))
+                & checks,
+            )
+        ]
+        if totals:
+            ops.append(totals_op(self.store, **totals))
+        try:
+            self.store.transact(ops)
+        except (ConditionFailed, TransactionConflict):
+            return False
+        return True
 
 
-def dm_handler(sender: DmSender) -> Handler:
-    def send(message: DeliveryMessage) -> None:
+# --- the delivery queue's DM messages ---------------------------------------------------------------
+
+
+def intake_handler(store: Store, clock: Callable[[], datetime]) -> Handler:
+    """A ``dm`` message (an answer to a command, a welcome) waits in the direct queue: the drain
+    sends it under the same budget as every DM. Redelivery queues nothing twice."""
+
+    def accept(message: DeliveryMessage) -> None:
         try:
             dm = DirectMessagePayload.model_validate(message.payload)
-        except ValidationError as exc:
+        except ValueError as exc:
             raise PoisonMessage("a dm message needs 'to' (an X user id) and 'text'") from exc
-        sender.send(key=message.id, to=dm.to, text=dm.text, deal_id=dm.deal_id)
+        queue_dm(store, key=message.id, to=dm.to, text=dm.text, now=clock())
 
-    return send
+    return accept

@@ -126,6 +126,9 @@ def _counter_ops(
             counts |= {"scored": 1}
         counts["compound_sum"] = sentiment.compound
         ops.append(store.op_update(Keys.deal_feedback_counts(deal_id, shard), add=counts))
+    # The console's sentiment-per-day chart (chalicelib/console/series.py) reads these day counters.
+    day_shard = shard_of(event.event_id, Keys.SENTIMENT_DAY_SHARDS)
+    ops.append(store.op_update(Keys.sentiment_day(iso(event.occurred_at)[:10], day_shard), add={sentiment.label: 1}))
     return ops
 
 
@@ -249,14 +252,19 @@ def list_feedback(
     sentiment: str | None = None,
     kind: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    keyword: str | None = None,
+    author_id: str | None = None,
     limit: int,
     cursor: str | None,
 ) -> Page:
-    wanted = [
+    wanted: list[ConditionBase] = [
         Attr(name).eq(value)
-        for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind))
+        for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind), ("author_id", author_id))
         if value
     ]
+    if keyword:
+        wanted.append(Attr("keywords").contains(keyword))
     condition: ConditionBase | None = None
     for clause in wanted:
         condition = clause if condition is None else condition & clause
@@ -264,7 +272,7 @@ def list_feedback(
         Keys.FEEDBACK,
         index=GSI1,
         newest_first=True,
-        sk_between=(iso(since) if since else "0", "~"),
+        sk_between=(iso(since) if since else "0", iso(until) if until else "~"),
         filter=condition,
         limit=limit,
         cursor=cursor,

@@ -1,7 +1,12 @@
 """Where posts, replies and DMs go: the publisher interface and the outbox publisher.
 
 The outbox publisher records what would be published in the table (``GET /outbox`` shows it); it
-is the local default and what the tests use. The X publisher arrives with the release work.
+is the local default and what the tests use. The X publisher (chalicelib.x.publisher) is the cloud's.
+
+Publishing errors say what is known about the attempt: ``NotSent`` and ``RateLimited`` (it certainly
+did not happen: try again later), ``Refused`` (X said no: trying again as is will not help),
+``OutcomeUnknown`` (the request left and no answer came: it may have happened, so never repeat it
+before looking with ``find_post`` or ``find_dm``).
 """
 
 from __future__ import annotations
@@ -37,7 +42,20 @@ class DuplicateContent(PublishError):
 
 
 class PublishFailed(PublishError):
-    """Server errors or timeouts that outlasted the retries: try again later."""
+    """It did not happen, or may have: the subclasses say which."""
+
+
+class NotSent(PublishFailed):
+    """The request certainly never reached X (connection refused, connect timeout): safe to repeat."""
+
+
+class Refused(PublishFailed):
+    """X answered with a 4xx: not published, and repeating it as is would not help."""
+
+
+class OutcomeUnknown(PublishFailed):
+    """The request left and no answer came back (a read timeout, a 5xx): it may have been
+    published. Never repeat it before looking (``find_post``, ``find_dm``)."""
 
 
 class Publisher(Protocol):
@@ -45,13 +63,16 @@ class Publisher(Protocol):
 
     ``find_post`` answers "did the post with this key (and text) go out?" after a crash between
     publishing and recording it: the outbox looks the key up; X's publisher reads the account's
-    recent posts for the text. Callers ask it before publishing again."""
+    recent posts for the text. ``find_dm`` answers the same for a DM, sent to ``to`` at or after
+    ``since``: X's publisher reads the conversation with ``to``. Callers ask before sending again."""
 
     def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published: ...
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published: ...
 
     def find_post(self, text: str, *, key: str) -> Published | None: ...
+
+    def find_dm(self, to: str, text: str, *, key: str, since: datetime) -> Published | None: ...
 
 
 class LazyPublisher:
@@ -76,6 +97,9 @@ class LazyPublisher:
     def find_post(self, text: str, *, key: str) -> Published | None:
         return self._real().find_post(text, key=key)
 
+    def find_dm(self, to: str, text: str, *, key: str, since: datetime) -> Published | None:
+        return self._real().find_dm(to, text, key=key, since=since)
+
 
 class OutboxPublisher:
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
@@ -94,6 +118,11 @@ class OutboxPublisher:
         if item is None:
             return None
         return Published(id=str(item["id"]), created_at=datetime.fromisoformat(str(item["created_at"])))
+
+    def find_dm(self, to: str, text: str, *, key: str, since: datetime) -> Published | None:
+        """The outbox's own record of the key is the conversation with ``to``."""
+        found = self.find_post(text, key=key)
+        return found if found is not None and found.created_at >= since else None
 
     def _record(
         self, kind: EntryKind, text: str, *, key: str, to: str | None, deal_id: str | None, in_reply_to: str | None

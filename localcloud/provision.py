@@ -189,7 +189,7 @@ def _secret(p: _Provisioner, props: dict[str, Any]) -> tuple[str, dict[str, str]
     arn = p.clients("secretsmanager").create_secret(
         Name=props["Name"], Description=props.get("Description", ""), SecretString=value or "{}"
     )["ARN"]
-    return arn, {"Id": arn}
+    return arn, {"Id": arn, "Name": props["Name"]}
 
 
 def _topic(p: _Provisioner, props: dict[str, Any]) -> tuple[str, dict[str, str]]:

@@ -5,12 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.publishing import DuplicateContent, Published, PublishFailed
+from chalicelib.publishing import (
+    DuplicateContent,
+    NotSent,
+    OutcomeUnknown,
+    Published,
+    PublishFailed,
+    RateLimited,
+    Refused,
+)
 from chalicelib.store import Item, Key, Page, Store
 
 
@@ -19,14 +27,25 @@ class Crash(BaseException):
 
 
 class FakeX:
-    """X as a publisher sees it: every post call publishes (no idempotency key), an identical text is
-    refused as a duplicate (403), and the account's recent posts can be read back."""
+    """X as a publisher sees it: every post or DM call publishes (no idempotency key), an identical
+    text is refused as a duplicate (403), and the account's recent posts and its conversations can be
+    read back.
 
-    def __init__(self, clock: Callable[[], datetime], fail_times: int = 0) -> None:
+    ``dm_outcomes`` scripts the next DM calls, one word each: ``timeout`` (the DM went out, the
+    answer was lost), ``lost`` (it never arrived, no answer either), ``refused`` (no connection),
+    ``429``, ``403``; ``ok`` or an empty script sends normally."""
+
+    def __init__(
+        self, clock: Callable[[], datetime], fail_times: int = 0, dm_outcomes: list[str] | None = None
+    ) -> None:
         self.clock = clock
         self.timeline: list[tuple[str, str, str | None]] = []  # (post id, text, in reply to)
         self.dms: list[tuple[str, str]] = []
+        self.conversations: list[tuple[str, str, Published]] = []  # (to, text, the DM event)
         self.fail_times = fail_times
+        self.dm_outcomes = list(dm_outcomes or [])
+        self.dm_calls = 0
+        self.lookups = 0
 
     def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published:
         if self.fail_times:
@@ -39,8 +58,29 @@ class FakeX:
         return Published(id=post_id, created_at=self.clock())
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
+        self.dm_calls += 1
+        outcome = self.dm_outcomes.pop(0) if self.dm_outcomes else "ok"
+        if outcome == "refused":
+            raise NotSent("X was not reached: ConnectionError")
+        if outcome == "429":
+            raise RateLimited("X answered 429 Too Many Requests", retry_at=self.clock() + timedelta(minutes=5))
+        if outcome == "403":
+            raise Refused("X refused the request: You cannot send messages to this user.")
+        if outcome == "lost":
+            raise OutcomeUnknown("X did not answer: ReadTimeout")
         self.dms.append((to, text))
-        return Published(id=f"dm-{len(self.dms)}", created_at=self.clock())
+        event = Published(id=f"dm-{len(self.dms)}", created_at=self.clock())
+        self.conversations.append((to, text, event))
+        if outcome == "timeout":
+            raise OutcomeUnknown("X did not answer: ReadTimeout")
+        return event
+
+    def find_dm(self, to: str, text: str, *, key: str, since: datetime) -> Published | None:
+        self.lookups += 1
+        for recipient, sent, event in self.conversations:
+            if recipient == to and sent == text and event.created_at >= since:
+                return event
+        return None
 
     def find_post(self, text: str, *, key: str) -> Published | None:
         for post_id, existing, _ in self.timeline:

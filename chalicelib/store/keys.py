@@ -106,6 +106,13 @@ class Keys:
     def alert_index(raised_at: datetime, alert_id: str) -> dict[str, str]:
         return {"GSI1PK": Keys.ALERTS, "GSI1SK": f"{iso(raised_at)}#{alert_id}"}
 
+    ALERTS_UNPUBLISHED = "ALERTS#UNPUBLISHED"
+
+    @staticmethod
+    def alert_unpublished(raised_at: datetime, alert_id: str) -> Key:
+        """An alert not yet published to the SNS topic (the alerts' outbox), oldest first."""
+        return {"PK": Keys.ALERTS_UNPUBLISHED, "SK": f"{iso(raised_at)}#{alert_id}"}
+
     @staticmethod
     def published_text(digest: str) -> Key:
         """A post's normalized text, so the same text is never published twice."""
@@ -221,8 +228,49 @@ class Keys:
 
     @staticmethod
     def dm_sent(key: str) -> Key:
-        """The one send of a DM key (a deal alert to a subscriber, a reply to a command)."""
+        """The one send of a DM key (a deal alert to a subscriber, a reply to a command): its state
+        (waiting, sending, checking, sent, unknown, failed, skipped)."""
         return {"PK": f"DMSENT#{key}", "SK": "DM"}
+
+    @staticmethod
+    def dms_by_status(status: str) -> str:
+        return f"DMS#{status}"
+
+    @staticmethod
+    def dm_status_index(status: str, at: datetime, key: str) -> dict[str, str]:
+        """A DM listed by its state: ``checking`` ones by when they are next looked up, the others
+        by when they got there."""
+        return {"GSI1PK": Keys.dms_by_status(status), "GSI1SK": f"{iso(at)}#{key}"}
+
+    @staticmethod
+    def dm_queue(queue: str) -> str:
+        """The DMs waiting in one queue (``direct``, or a deal's alerts), in the order they go out."""
+        return f"DMQUEUE#{queue}"
+
+    @staticmethod
+    def dm_queue_entry(queue: str, order: str) -> Key:
+        return {"PK": Keys.dm_queue(queue), "SK": order}
+
+    DM_CAMPAIGNS = "DMCAMPAIGNS"  # sparse GSI1 listing: the deals whose alerts are still going out
+
+    @staticmethod
+    def dm_campaign(deal_id: str) -> Key:
+        """A deal's alerts: how far the fan-out got, how many were queued and taken."""
+        return {"PK": f"DMCAMPAIGN#{deal_id}", "SK": "CAMPAIGN"}
+
+    @staticmethod
+    def dm_campaign_index(started_at: datetime, deal_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.DM_CAMPAIGNS, "GSI1SK": f"{iso(started_at)}#{deal_id}"}
+
+    @staticmethod
+    def dm_totals() -> Key:
+        """Every DM counted by what became of it (waiting, sent, unknown, failed, skipped, dropped)."""
+        return {"PK": "DMS", "SK": "TOTALS"}
+
+    @staticmethod
+    def dm_drain() -> Key:
+        """The DM drain's own state: until when X asked it to pause (a 429)."""
+        return {"PK": "DMWINDOW", "SK": "DRAIN"}
 
     FOLLOWUPS = "FOLLOWUPS"  # GSI1 listing of ended deals whose follow-up reply is not out yet
 
@@ -290,6 +338,58 @@ class Keys:
     @staticmethod
     def keyword_index(term: str) -> dict[str, str]:
         return {"GSI1PK": Keys.KEYWORDS, "GSI1SK": term.casefold()}
+
+    # --- the console: operators, their sessions, sign-in throttles, what they did ---
+    OPERATORS = "OPERATORS"
+
+    @staticmethod
+    def operator(email: str) -> Key:
+        """An operator's account, keyed by the email they sign in with (case-insensitive, so unique)."""
+        return {"PK": f"OPERATOR#{email.casefold()}", "SK": "OPERATOR"}
+
+    @staticmethod
+    def operator_index(created_at: datetime, operator_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.OPERATORS, "GSI1SK": f"{iso(created_at)}#{operator_id}"}
+
+    @staticmethod
+    def session(digest: str) -> Key:
+        """A console session, under the SHA-256 of its id: the table never holds a usable cookie."""
+        return {"PK": f"SESSION#{digest}", "SK": "SESSION"}
+
+    @staticmethod
+    def sign_in_failures(scope: str, subject: str, window: str) -> Key:
+        """Failed sign-ins for one account or source address in one window (expires with a TTL)."""
+        return {"PK": f"SIGNIN#{scope}#{subject}", "SK": window}
+
+    ACTIVITY = "ACTIVITY"  # GSI1 listing of operators' actions, newest first
+
+    @staticmethod
+    def activity(activity_id: str) -> Key:
+        return {"PK": f"ACTIVITY#{activity_id}", "SK": "ACTIVITY"}
+
+    @staticmethod
+    def activity_index(at: datetime, activity_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.ACTIVITY, "GSI1SK": f"{iso(at)}#{activity_id}"}
+
+    SENTIMENT_DAYS = "SENTIMENT#DAYS"
+    SENTIMENT_DAY_SHARDS = 10  # every piece of feedback ADDs to one: ten spread a busy day
+
+    @staticmethod
+    def sentiment_day(day: str, shard: int) -> Key:
+        """One shard of the feedback counted by sentiment on a UTC day (YYYY-MM-DD); the console
+        charts a range of days with one query."""
+        return {"PK": Keys.SENTIMENT_DAYS, "SK": f"{day}#{shard}"}
+
+    @staticmethod
+    def handles(first: str) -> str:
+        """The partition of follower handles starting with one character (a prefix search's range)."""
+        return f"HANDLE#{first}"
+
+    @staticmethod
+    def follower_handle(handle: str, user_id: str) -> Key:
+        """A follower under their handle, case-folded, so the console finds them by a handle's prefix."""
+        folded = handle.casefold()
+        return {"PK": Keys.handles(folded[:1]), "SK": f"{folded}#{user_id}"}
 
     @staticmethod
     def release_slot() -> Key:

@@ -317,7 +317,7 @@ class Store:
         if index is not None:
             params["IndexName"] = index
         if cursor is not None:
-            params["ExclusiveStartKey"] = _to_wire(_decode_cursor(cursor, (pk_name, sk_name), partition))
+            params["ExclusiveStartKey"] = _to_wire(_decode_cursor(cursor, partition, pk_name, sk_name))
         try:
             response = self._client.query(**params)
         except ClientError as exc:
@@ -490,12 +490,11 @@ def _encode_cursor(key: Mapping[str, Any]) -> str:
     return pack_cursor({k: (int(v) if isinstance(v, Decimal) else v) for k, v in key.items()})
 
 
-def _decode_cursor(cursor: str, names: tuple[str, str], partition: str) -> dict[str, Any]:
-    """The start key of a page of ``partition``: exactly the key attributes DynamoDB returned for
+def _decode_cursor(cursor: str, partition: str, pk_name: str, sk_name: str) -> dict[str, Any]:
+    """The start key of a page of ``partition``: exactly the key attributes DynamoDB returns for
     that query (the table's, plus the index's for an index query), each a short string."""
     key = unpack_cursor(cursor)
-    pk_name = names[0]
-    wanted = {"PK", "SK", *names}
+    wanted = {"PK", "SK", pk_name, sk_name}
     if (
         not isinstance(key, dict)
         or set(key) != wanted

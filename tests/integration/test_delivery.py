@@ -1,4 +1,5 @@
-"""The delivery queue's consumer: handlers reached, redelivery harmless, bad records isolated."""
+"""The delivery queue's consumer: handlers reached, redelivery harmless, bad records isolated, and
+a DM message queued in the table for the drain, never failed or deferred on the queue."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 
 import boto3
 
-from chalicelib.delivery import Deferred, DeliveryMessage, QueueRecord, deliver_batch, enqueue
-from chalicelib.direct_messages import DmBudget, DmSender, dm_handler, once
-from chalicelib.fees import FeeSchedule
+from chalicelib.channel import HELD
+from chalicelib.delivery import DeliveryMessage, Handler, QueueRecord, deliver_batch, enqueue
+from chalicelib.direct_messages import DmPolicy, drain_dms, intake_handler
+from chalicelib.dm_queue import dm_totals
 from chalicelib.publishing import OutboxPublisher, list_outbox
-from chalicelib.store import Store, utcnow
+from chalicelib.store import Keys, Store, utcnow
 from tests.conftest import REGION
 
 
@@ -23,35 +25,35 @@ def record(message_id: str, body: str) -> QueueRecord:
     return QueueRecord(message_id=message_id, body=body)
 
 
-def test_a_dm_message_reaches_the_publisher(store: Store) -> None:
-    handlers = {
-        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow))
-    }
-    result = deliver_batch([record("m1", dm("dm-1").model_dump_json())], handlers)
+def handlers_on(store: Store) -> dict[str, Handler]:
+    return {"dm": intake_handler(store, utcnow)}
+
+
+def drain(store: Store) -> None:
+    drain_dms(store, OutboxPublisher(store), DmPolicy(), utcnow, lambda: 30.0)
+
+
+def test_a_dm_message_waits_in_the_table_and_the_drain_sends_it(store: Store) -> None:
+    result = deliver_batch([record("m1", dm("dm-1").model_dump_json())], handlers_on(store))
     assert result == {"batchItemFailures": []}
+    assert list_outbox(store, limit=10, cursor=None).items == []  # queued, not sent by the consumer
+    drain(store)
     (entry,) = list_outbox(store, limit=10, cursor=None).items
-    assert (entry["kind"], entry["to"], entry["text"], entry["deal_id"]) == (
-        "dm",
-        "2244994945",
-        "Your deal is live",
-        "d1",
-    )
+    assert (entry["kind"], entry["to"], entry["text"]) == ("dm", "2244994945", "Your deal is live")
 
 
 def test_a_redelivered_message_sends_nothing_twice(store: Store) -> None:
-    handlers = {
-        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow))
-    }
     body = dm("dm-7").model_dump_json()
-    deliver_batch([record("m1", body)], handlers)
-    deliver_batch([record("m2", body), record("m3", body)], handlers)
+    deliver_batch([record("m1", body)], handlers_on(store))
+    drain(store)
+    deliver_batch([record("m2", body), record("m3", body)], handlers_on(store))
+    drain(store)
     assert len(list_outbox(store, limit=10, cursor=None).items) == 1
+    assert dm_totals(store)["waiting"] == 0
 
 
 def test_one_bad_record_fails_alone(store: Store) -> None:
-    handlers = {
-        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), lambda: True, utcnow))
-    }
+    handlers = handlers_on(store)
 
     def exploding(message: DeliveryMessage) -> None:
         raise RuntimeError("X is down")
@@ -72,7 +74,7 @@ def test_one_bad_record_fails_alone(store: Store) -> None:
         "bad-payload",
         "raises",
     ]
-    assert len(list_outbox(store, limit=10, cursor=None).items) == 2
+    assert dm_totals(store)["waiting"] == 2
 
 
 def test_enqueue_sends_ten_a_request_and_every_message_arrives(cloud: Any) -> None:
@@ -114,32 +116,14 @@ def test_enqueue_retries_only_the_entries_sqs_failed() -> None:
     assert flaky.calls == [["0", "1", "2", "3", "4"], ["0", "1", "2"]]
 
 
-def test_a_held_channel_sends_no_dm_and_keeps_the_message_for_a_retry(store: Store) -> None:
-    checks: list[int] = []
-
-    def held() -> bool:
-        checks.append(1)
-        return False
-
-    handlers = {
-        "dm": dm_handler(DmSender(store, OutboxPublisher(store), DmBudget(), FeeSchedule(), once(held), utcnow))
-    }
-    result = deliver_batch([record("m1", dm("a").model_dump_json()), record("m2", dm("b").model_dump_json())], handlers)
-    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["m1", "m2"]
-    assert list_outbox(store, limit=10, cursor=None).items == []
-    assert len(checks) == 1  # the hold is read once per batch, not once per message
-
-
-def test_a_deferred_message_is_queued_again_with_its_delay_and_acknowledged(store: Store) -> None:
-    requeued: list[tuple[str, int]] = []
-
-    def later(message: DeliveryMessage) -> None:
-        raise Deferred("the DM budget is spent for now", 420)
-
+def test_a_held_channel_fails_no_message_and_sends_nothing_until_resumed(store: Store) -> None:
+    store.update(Keys.channel(), set={"publishing": HELD})
     result = deliver_batch(
-        [record("m1", json.dumps({"kind": "later", "id": "x1"}))],
-        {"later": later},
-        requeue=lambda message, delay: requeued.append((message.id, delay)),
+        [record("m1", dm("a").model_dump_json()), record("m2", dm("b").model_dump_json())], handlers_on(store)
     )
-    assert result == {"batchItemFailures": []}
-    assert requeued == [("x1", 420)]
+    assert result == {"batchItemFailures": []}  # nothing comes back, so nothing can reach the dead-letter queue
+    drain(store)
+    assert list_outbox(store, limit=10, cursor=None).items == []
+    store.update(Keys.channel(), set={"publishing": "active"})
+    drain(store)
+    assert len(list_outbox(store, limit=10, cursor=None).items) == 2

@@ -10,9 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,9 +19,10 @@ from typing import Any
 import pytest
 from chalice.app import Chalice, Rate
 
+from bench.load import LocalServer, free_port, release_deal
 from chalicelib.delivery import DeliveryMessage
 from localcloud.provision import Stack, consumers, load_template
-from localcloud.run import LocalCloud, schedule_period
+from localcloud.run import STOP_DEADLINE_SECONDS, LocalCloud, port_is_free, schedule_period
 from tests.conftest import ADMIN_TOKEN, aws_client
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -94,7 +93,7 @@ def test_a_queued_dm_reaches_its_handler_and_a_failing_one_ends_in_the_dlq(cloud
     sqs = client("sqs")
     queue = cloud.environment["DELIVERY_QUEUE_URL"]
     dlq = cloud.refs["DeliveryDeadLetterQueue"]
-    local = LocalCloud(app_module, queue_urls={"deliver_messages": queue}, tick_seconds=0.0, clients=client)
+    local = LocalCloud(app_module, queue_urls={"deliver_messages": queue}, tick_seconds=0.2, clients=client)
     local.start()
     try:
         good = DeliveryMessage(kind="dm", id="welcome-1", payload={"to": "2244994945", "text": "Welcome!"})
@@ -123,49 +122,146 @@ def outbox(api: Any, oldest_first: bool = False) -> list[dict[str, Any]]:
     return list(reversed(items)) if oldest_first else items
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def start(state_dir: Path, **kwargs: Any) -> LocalServer:
+    return LocalServer.start(state_dir, env={"LOCAL_TICK_SECONDS": "1", **kwargs.pop("env", {})}, **kwargs)
 
 
-def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c() -> None:
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "LOCAL_TICK_SECONDS": "1", "ADMIN_TOKEN": "smoke-token"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
+def test_make_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    # Given `make run` (make execs the server, so make waits on it) with a token from the environment
+    server = start(tmp_path, env={"ADMIN_TOKEN": "smoke-token"}, via_make=True)
+    try:
+        text = server.text()
+        assert f"export BASE_URL=http://127.0.0.1:{server.port}" in text
+        assert "export ADMIN_TOKEN=smoke-token" in text
+        assert {"X_CONSUMER_SECRET", "SHOPIFY_WEBHOOK_SECRET", "X_ACCOUNT_ID", "PORT"} <= set(server.settings)
+        reply = server.request("GET", "/health")
+        assert (reply.status, reply.json()) == (200, {"status": "ok"})
+    finally:
+        # When Ctrl-C reaches the job (make and the server): the server saves and exits, then make
+        # ends as make does on Ctrl-C (by the signal). The bound is a hang check, not a timing.
+        code, seconds = server.stop(signal.SIGINT)
+    assert code == -signal.SIGINT, server.text()
+    assert seconds < STOP_DEADLINE_SECONDS
+    assert f"saved {tmp_path}/state.json" in server.text()
+    assert port_is_free(server.port)
+
+
+def follow_body(account: str, user: str) -> bytes:
+    from tests.factories import aaa_follow
+
+    return json.dumps(aaa_follow(account, user, int(time.time() * 1000) - 60_000, handle=f"fan{user}")).encode()
+
+
+def test_make_run_finds_its_data_again_after_sigint_and_sigterm_and_fresh_starts_empty(tmp_path: Path) -> None:
+    from tests.factories import shopify_headers, shopify_order, signed_headers, x_reply
+
+    # Given a first run with generated secrets: a follower, a released deal, an order with its
+    # code, and a reply as feedback
+    server = start(tmp_path, env={"MIN_RELEASE_GAP_MINUTES": "0"})
+    settings = dict(server.settings)
+    try:
+        account, x_secret = settings["X_ACCOUNT_ID"], settings["X_CONSUMER_SECRET"]
+        follow = follow_body(account, "435353535")
+        assert server.request("POST", "/webhooks/x", follow, signed_headers(follow, x_secret)).status == 200
+        deal_id = release_deal(server, "KEEP7420")
+        order = json.dumps(shopify_order(820982911946154508, codes=("KEEP7420",), total="449.00")).encode()
+        headers = shopify_headers(order, webhook_id="w-1", secret=settings["SHOPIFY_WEBHOOK_SECRET"])
+        assert server.request("POST", "/webhooks/shopify/orders", order, headers).json()["outcome"] == "credited"
+        mention = {**x_reply("9001", "@brand love it", "1", account=account, author="777"), "for_user_id": account}
+        reply = json.dumps(mention).encode()
+        assert server.request("POST", "/webhooks/x", reply, signed_headers(reply, x_secret)).status == 200
+        before = snapshot(server)
+    finally:
+        code, _ = server.stop(signal.SIGINT)
+    assert code == 0, server.text()
+    assert before["followers"] == ["435353535"]
+    assert (before["deal"], before["orders"], before["revenue"]) == ("released", 1, {"USD": "449.00"})
+    assert before["feedback"] == ["@brand love it"]
+
+    # When it starts again without secrets in the environment, and again after SIGTERM
+    for stop_with in (signal.SIGTERM, signal.SIGINT):
+        server = start(tmp_path)
+        try:
+            # Then it prints the same secrets (signed webhooks keep working) and finds everything
+            assert server.settings == {**settings, "PORT": str(server.port), "BASE_URL": server.settings["BASE_URL"]}
+            assert "restored" in server.text()
+            assert snapshot(server, deal_id) == before
+            again = server.request("POST", "/webhooks/x", follow, signed_headers(follow, settings["X_CONSUMER_SECRET"]))
+            assert again.json()["duplicates"] == 1  # the same delivery again: known, nothing counted twice
+        finally:
+            code, _ = server.stop(stop_with)
+        assert code == 0, server.text()
+
+    # And FRESH=1 starts empty, keeping the last state beside the new one
+    server = start(tmp_path, env={"OUTLET_FRESH": "1"})
+    try:
+        assert server.get("/community")["followers"] == 0
+        assert server.settings["ADMIN_TOKEN"] != settings["ADMIN_TOKEN"]
+    finally:
+        server.stop(signal.SIGTERM)
+    assert (tmp_path / "state.json.previous").exists()
+
+
+def snapshot(server: LocalServer, deal_id: str | None = None) -> dict[str, Any]:
+    report = server.get("/reports/summary")
+    deals = server.get("/deals")["items"]
+    return {
+        "followers": [f["user_id"] for f in server.pages("/community/followers")],
+        "deal": server.get(f"/deals/{deal_id or deals[0]['id']}")["status"],
+        "orders": report["orders"],
+        "revenue": report["revenue"],
+        "feedback": [f["text"] for f in server.get("/feedback")["items"]],
+    }
+
+
+def test_a_second_make_run_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "localcloud.run"],
+            cwd=PROJECT,
+            env={**os.environ, "PORT": str(port), "OUTLET_STATE_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"outlet: port {port} is already in use (another `make run`?); stop it or set PORT"
+    ]
+
+
+def test_a_damaged_state_file_is_refused_in_one_line_and_left_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text('{"format": "outlet-local-state", "version": 1, "tables": {"t": [')
+    result = subprocess.run(
         [sys.executable, "-m", "localcloud.run"],
         cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        env={**os.environ, "PORT": str(free_port()), "OUTLET_STATE_DIR": str(tmp_path)},
+        capture_output=True,
         text=True,
+        timeout=60,
+        check=False,
     )
-    watchdog = threading.Timer(120, process.kill)  # a hung start must fail the test, not stall CI
-    watchdog.start()
-    try:
-        assert process.stdout is not None
-        banner = []
-        for line in process.stdout:
-            banner.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(banner)
-        assert f"http://127.0.0.1:{port}" in text
-        assert "ADMIN_TOKEN=smoke-token" in text
-        assert "X_CONSUMER_SECRET=" in text
-        assert "SHOPIFY_WEBHOOK_SECRET=" in text
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
-            assert response.status == 200
-            assert json.loads(response.read()) == {"status": "ok"}
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0, process.stdout.read()
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"outlet: {tmp_path}/state.json is not valid JSON")
+    assert line.endswith("move it away, or start empty with `make run FRESH=1`")
+    assert (tmp_path / "state.json").read_text().endswith('"tables": {"t": [')
+
+
+def test_killing_make_stops_the_server_and_frees_the_port(tmp_path: Path) -> None:
+    # Given `make run` serving (make's child is the server itself)
+    server = start(tmp_path, via_make=True)
+    # When make is killed outright
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    # Then the server stops too (it was told when its parent died), saving on the way out
+    assert eventually(lambda: port_is_free(server.port), timeout=STOP_DEADLINE_SECONDS), server.text()
+    assert eventually(lambda: "saved" in server.text(), timeout=STOP_DEADLINE_SECONDS), server.text()
 
 
 def test_the_welcome_schedule_fires_on_the_local_tick_and_posts(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.store import GSI1, AlreadyExists, ConditionFailed, InvalidCursor, Keys, Store
+from chalicelib.store import GSI1, AlreadyExists, ConditionFailed, InvalidCursor, Keys, Store, pack_cursor
 from tests.conftest import FakeClock
 
 
@@ -167,3 +167,18 @@ def test_the_sparse_index_pages_with_its_own_cursors(store: Store) -> None:
     assert first is not None
     with pytest.raises(InvalidCursor):  # a GSI2 position is not a GSI1 one
         store.query(Keys.DEALS_ENDING, index=GSI1, limit=2, cursor=first)
+
+
+def test_an_index_pages_with_its_cursor_and_refuses_one_with_other_keys(store: Store) -> None:
+    # Items may carry other indexes' keys too; an index's cursor holds the table's and its own.
+    for n in range(5):
+        store.put_new({"PK": f"E#{n}", "SK": "E", "GSI1PK": "EVENTS", "GSI1SK": f"{n}", "GSI2PK": "X", "GSI2SK": "x"})
+    first = store.query("EVENTS", index=GSI1, limit=3)
+    assert first.next is not None
+    rest = store.query("EVENTS", index=GSI1, limit=3, cursor=first.next)
+    assert [i["GSI1SK"] for i in first.items + rest.items] == ["0", "1", "2", "3", "4"]
+    with pytest.raises(InvalidCursor):  # the index's cursor, read as the table's
+        store.query("EVENTS", cursor=first.next)
+    key = {"PK": "E#2", "SK": "E", "GSI1PK": "EVENTS", "GSI1SK": "2", "GSI2PK": "X"}
+    with pytest.raises(InvalidCursor):  # a key attribute this query does not return
+        store.query("EVENTS", index=GSI1, cursor=pack_cursor(key))

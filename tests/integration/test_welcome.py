@@ -168,6 +168,15 @@ def test_welcome_dms_go_to_the_queue_within_the_budget(store: Store) -> None:
     assert {m.kind for m in queued} == {"dm"}
     assert all(m.id == f"welcome-dm-{m.payload['to']}" for m in queued)
     assert {m.payload["text"] for m in queued} == {"Thanks!"}
+    # They wait in the table with every other DM, and the drain sends each once under the DM budget.
+    from chalicelib.direct_messages import DmPolicy, drain_dms, intake_handler
+
+    accept = intake_handler(store, lambda: NOW)
+    for message in [*queued, *queued]:  # the queue may deliver each twice
+        accept(message)
+    drain_dms(store, OutboxPublisher(store, lambda: NOW), DmPolicy(), lambda: NOW, lambda: 30.0)
+    sent = [e for e in list_outbox(store, limit=10, cursor=None).items if e["kind"] == "dm"]
+    assert sorted(e["to"] for e in sent) == sorted(m.payload["to"] for m in queued)
 
 
 def test_a_welcome_that_died_after_posting_to_x_is_not_posted_again(store: Store) -> None:

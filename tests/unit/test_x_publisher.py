@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import requests
 import responses
+import urllib3
 
-from chalicelib.publishing import DuplicateContent, PublishFailed, RateLimited
+from chalicelib.publishing import DuplicateContent, NotSent, OutcomeUnknown, RateLimited, Refused
 from chalicelib.x.publisher import XPublisher, x_client
 from tests.factories import load_event
 
@@ -31,9 +32,8 @@ def sent_json(request: Any) -> Any:
     return json.loads(request.body)
 
 
-def publisher(sleeps: list[float] | None = None) -> XPublisher:
-    client = x_client("ck", "cs", "at", "ats")
-    return XPublisher(client, "1111111111111111111", sleep=(sleeps if sleeps is not None else []).append)
+def publisher() -> XPublisher:
+    return XPublisher(x_client("ck", "cs", "at", "ats"), "1111111111111111111")
 
 
 @responses.activate
@@ -85,30 +85,58 @@ def test_a_403_duplicate_is_never_retried() -> None:
 
 
 @responses.activate
-def test_another_403_fails_without_retrying() -> None:
+def test_another_403_is_refused_without_retrying() -> None:
     responses.post(TWEETS, json={**DUPLICATE, "detail": "You are not permitted to perform this action."}, status=403)
-    with pytest.raises(PublishFailed):
+    with pytest.raises(Refused):
         publisher().post("Deal", key="deal-1")
     assert len(responses.calls) == 1
 
 
 @responses.activate
-def test_server_errors_are_retried_with_backoff_then_succeed() -> None:
-    responses.post(TWEETS, json={"title": "Service Unavailable"}, status=503)
-    responses.post(TWEETS, body=requests.ConnectTimeout("connect timeout"))
-    responses.post(TWEETS, json=load_event("x/x_api_post_tweet_response.json"), status=201)
-    sleeps: list[float] = []
-    assert publisher(sleeps).post("Deal", key="deal-1").id == "1445880548472328192"
-    assert sleeps == [0.5, 1.0]
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"json": {"title": "Service Unavailable"}, "status": 503},
+        {"body": requests.ReadTimeout("read timeout")},
+        {"body": requests.ConnectionError("Connection aborted: RemoteDisconnected")},
+    ],
+)
+def test_a_5xx_a_read_timeout_or_a_dropped_connection_is_an_unknown_outcome_never_repeated(
+    answer: dict[str, Any],
+) -> None:
+    responses.post(DM, **answer)
+    responses.post(DM, json=load_event("x/x_api_dm_send_to_participant_response.json"), status=201)
+    with pytest.raises(OutcomeUnknown):
+        publisher().send_dm("2244994945", "Your deal is live", key="alert-1")
+    assert len(responses.calls) == 1  # the DM may have gone out: it is looked up, not sent again
 
 
 @responses.activate
-def test_server_errors_that_outlast_the_retries_fail() -> None:
-    for _ in range(3):
-        responses.post(TWEETS, json={"title": "Internal Server Error"}, status=500)
-    with pytest.raises(PublishFailed, match="after 3 attempts"):
-        publisher().post("Deal", key="deal-1")
-    assert len(responses.calls) == 3
+def test_a_401_is_not_sent_so_the_dm_can_go_once_the_app_is_authorized_again() -> None:
+    responses.post(DM, json={"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, status=401)
+    with pytest.raises(NotSent):
+        publisher().send_dm("2244994945", "Your deal is live", key="alert-1")
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "never_left",
+    [
+        requests.ConnectTimeout("connect timeout"),
+        requests.ConnectionError(
+            urllib3.exceptions.MaxRetryError(
+                None,  # type: ignore[arg-type]
+                "/2/dm_conversations",
+                urllib3.exceptions.NewConnectionError(None, "Connection refused"),  # type: ignore[arg-type]
+            )
+        ),
+    ],
+)
+def test_a_request_that_never_left_is_not_sent(never_left: Exception) -> None:
+    responses.post(DM, body=never_left)
+    with pytest.raises(NotSent):
+        publisher().send_dm("2244994945", "Your deal is live", key="alert-1")
+    assert len(responses.calls) == 1
 
 
 @responses.activate
@@ -138,10 +166,52 @@ def test_find_post_matches_a_recent_post_whose_link_x_shortened() -> None:
     assert publisher().find_post("A text never posted", key="deal-2") is None
 
 
-def test_requests_carry_a_timeout() -> None:
+def test_requests_carry_a_timeout_that_fits_the_lambda() -> None:
     with responses.RequestsMock() as mocked:
         mocked.post(TWEETS, body=requests.ConnectTimeout("connect timeout"))
-        with pytest.raises(PublishFailed):
-            XPublisher(x_client("ck", "cs", "at", "ats"), "1", attempts=1).post("Deal", key="k")
+        with pytest.raises(NotSent):
+            XPublisher(x_client("ck", "cs", "at", "ats"), "1").post("Deal", key="k")
         sent: Any = mocked.calls[0].request
-        assert sent.req_kwargs["timeout"] == (3.05, 10)
+        assert sent.req_kwargs["timeout"] == (3.05, 6)  # one call, at most ~9 s, no retries or sleeps
+
+
+CONVERSATION = "https://api.twitter.com/2/dm_conversations/with/2244994945/dm_events"
+
+
+def conversation(*texts: str, created_at: str | None = None) -> dict[str, Any]:
+    """X's real conversation response (tests/events), its events carrying the given texts."""
+    payload: dict[str, Any] = load_event("x/x_api_dm_events_with_participant_response.json")
+    template = payload["data"][0]
+    payload["data"] = [
+        {
+            **template,
+            "id": str(int(template["id"]) + n),
+            "text": text,
+            **({"created_at": created_at} if created_at else {}),
+        }
+        for n, text in enumerate(texts)
+    ]
+    return payload
+
+
+@responses.activate
+def test_find_dm_reads_the_conversation_for_the_text_after_the_attempt() -> None:
+    responses.get(CONVERSATION, json=load_event("x/x_api_dm_events_with_participant_response.json"))
+    since = datetime(2022, 10, 28, 1, 0, tzinfo=UTC)  # the recorded events' ids carry 2022-10-28 01:08
+    found = publisher().find_dm("2244994945", "Testing 1", key="alert-1", since=since)
+    assert found is not None
+    assert (found.id, found.created_at.date().isoformat()) == ("1585800613253812228", "2022-10-28")
+    query = responses.calls[0].request.url or ""
+    assert "dm_event.fields=created_at%2Csender_id%2Ctext" in query
+    assert publisher().find_dm("2244994945", "Testing 3", key="alert-1", since=since) is None
+    later = datetime(2022, 10, 28, 2, 0, tzinfo=UTC)  # an older DM with the same text is not this one
+    assert publisher().find_dm("2244994945", "Testing 1", key="alert-1", since=later) is None
+
+
+@responses.activate
+def test_find_dm_ignores_the_recipients_own_messages() -> None:
+    payload = conversation("Deal alert!", created_at="2026-11-26T12:00:05.000Z")
+    payload["data"][0]["sender_id"] = "2244994945"  # the subscriber wrote the same words
+    responses.get(CONVERSATION, json=payload)
+    since = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    assert publisher().find_dm("2244994945", "Deal alert!", key="alert-1", since=since) is None
