@@ -29,10 +29,10 @@ from chalicelib.observability import event_middleware
 from chalicelib.operators import OperatorFields, create_operator
 from chalicelib.publishing import list_outbox
 from chalicelib.releases import release_due_deals
-from chalicelib.reports import channel_summary
+from chalicelib.reports import ReportQuery, channel_summary
 from chalicelib.sales import receive_order_delivery
 from chalicelib.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
-from chalicelib.store import utcnow
+from chalicelib.store import InvalidCursor, utcnow
 from chalicelib.welcome import welcome_new_followers
 from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
 
@@ -93,7 +93,11 @@ def tracked_link(code: str) -> Response:
 
 @app.route("/reports/summary")
 def reports_summary() -> dict[str, Any]:
-    return channel_summary(deps.store(), utcnow())
+    query = http.parse(ReportQuery, http.query_params(http.current_request(app)))
+    try:
+        return channel_summary(deps.store(), utcnow(), query)
+    except InvalidCursor as exc:
+        raise BadRequest(str(exc), fields={"cursor": "not a cursor from this report"}) from None
 
 
 # --- the operator console (chalicelib/console/routes.py) and its accounts ---

@@ -11,11 +11,14 @@ Requests per event: a new follower, or an in-order unfollow, is one optimistic t
 request); a duplicate is that one request failing its condition, which returns the stored record
 so nothing more is read or written; anything else (a returning follower, a late event) costs one
 more transaction, conditioned on the record's version.
+
+The counters are sharded (``Keys.COMMUNITY_SHARDS``; a follower's events always move its shard),
+so the follows of a viral moment rarely meet on one item; when they do, the transaction is tried
+again after a jittered pause, up to a deadline (``Store.pacer``).
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,12 +36,13 @@ from chalicelib.store import (
     Store,
     TransactionConflict,
     iso,
+    shard_of,
 )
 from chalicelib.x.events import FollowChange
 
 FOLLOWING, LEFT = "following", "left"
 STATUSES = (FOLLOWING, LEFT)
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 6  # reads of a follower that kept changing under us (conflicts wait on a deadline instead)
 
 
 @dataclass(frozen=True)
@@ -100,20 +104,23 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
     # The handle's entry for the console's prefix search rides in the same transaction.
     handle = [store.op_put(_handle_entry(change))] if change.follower.handle else []
     ops = [*_fast_path(store, change), *handle]
-    for _ in range(MAX_ATTEMPTS):
+    pacer, changed = store.pacer(), 0
+    while True:
         try:
             store.transact(ops)
             return Outcome(applied=True, requests=store.requests - before)
         except ConditionFailed as failed:
-            current = failed.item
+            current, changed = failed.item, changed + 1
+            if changed > MAX_ATTEMPTS:
+                raise TransactionConflict(f"follower {change.follower.id} kept changing under us") from None
         except TransactionConflict:
-            time.sleep(0.02)  # another event for the same follower or counter: try again
+            if not pacer.pause():  # another event for the same follower or counter shard
+                raise
             current = store.get(Keys.follower(change.follower.id), consistent=True)
         history = _history(current)
         if _history_key(change.event_id) in {_history_key(e.event_id) for e in history}:
             return Outcome(applied=False, requests=store.requests - before)
         ops = [*_exact_path(store, change, current, history), *handle]
-    raise TransactionConflict(f"follower {change.follower.id} kept changing under us")
 
 
 def _handle_entry(change: FollowChange) -> Item:
@@ -129,7 +136,8 @@ def _fast_path(store: Store, change: FollowChange) -> list[dict[str, Any]]:
         history = [Applied(change.event_id, at, "follow")]
         item = _follower_item(change, history, standing(history), version=1)
         totals = {"followers": 1, "ever_followed": 1}
-        return [store.op_put(item, Attr("PK").not_exists()), *_counter_ops(store, totals, joins=Counter({day(at): 1}))]
+        joins = Counter({day(at): 1})
+        return [store.op_put(item, Attr("PK").not_exists()), *_counter_ops(store, user.id, totals, joins=joins)]
     profile = {"handle": user.handle, "name": user.name} if user.handle else {}
     update = store.op_update(
         Keys.follower(user.id),
@@ -147,7 +155,7 @@ def _fast_path(store: Store, change: FollowChange) -> list[dict[str, Any]]:
         & Attr(f"history.{key}").not_exists(),
     )
     totals = {"followers": -1, "unfollows": 1}
-    return [update, *_counter_ops(store, totals, lefts=Counter({day(at): 1}))]
+    return [update, *_counter_ops(store, user.id, totals, lefts=Counter({day(at): 1}))]
 
 
 def _exact_path(
@@ -162,7 +170,8 @@ def _exact_path(
     joins, lefts = new.joins.copy(), new.lefts.copy()
     joins.subtract(old.joins)
     lefts.subtract(old.lefts)
-    return [store.op_put(item, condition), *_counter_ops(store, _delta(old, new), joins=joins, lefts=lefts)]
+    ops = _counter_ops(store, change.follower.id, _delta(old, new), joins=joins, lefts=lefts)
+    return [store.op_put(item, condition), *ops]
 
 
 def _delta(old: Standing, new: Standing) -> dict[str, int]:
@@ -175,21 +184,24 @@ def _delta(old: Standing, new: Standing) -> dict[str, int]:
 
 def _counter_ops(
     store: Store,
+    user_id: str,
     totals: Mapping[str, int],
     *,
     joins: Counter[str] | None = None,
     lefts: Counter[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """ADDs for the totals and the days that moved; a counter that did not move is not touched."""
+    """ADDs for the totals and the days that moved, in the follower's shard; a counter that did not
+    move is not touched."""
     ops: list[dict[str, Any]] = []
+    shard = shard_of(user_id, Keys.COMMUNITY_SHARDS)
     moved = {name: n for name, n in totals.items() if n}
     if moved:
-        ops.append(store.op_update(Keys.community_totals(), add=moved))
+        ops.append(store.op_update(Keys.community_totals(shard), add=moved))
     joins, lefts = joins or Counter(), lefts or Counter()
     for d in sorted(set(joins) | set(lefts)):
         per_day = {name: n for name, n in (("joined", joins[d]), ("left", lefts[d])) if n}
         if per_day:
-            ops.append(store.op_update(Keys.community_day(d), add=per_day))
+            ops.append(store.op_update(Keys.community_day(d, shard), add=per_day))
     return ops
 
 
@@ -248,22 +260,23 @@ def _history(item: Item | None) -> list[Applied]:
 
 
 def community_summary(store: Store, now: datetime) -> dict[str, Any]:
-    """Followers now, ever followed, unfollows, and joins and leaves over three windows."""
-    totals = store.get(Keys.community_totals()) or {}
+    """Followers now, ever followed, unfollows, and joins and leaves over three windows: the
+    totals' shards in one BatchGetItem, the last 30 days' shards in one query (a page holds them)."""
+    totals = store.sum_of(Keys.community_totals(n) for n in range(Keys.COMMUNITY_SHARDS))
     today = now.date()
     first = (today - timedelta(days=29)).isoformat()
-    days: dict[str, Item] = {}
+    days: list[Item] = []
     cursor = None
     while True:
-        page = store.query(Keys.COMMUNITY_DAYS, sk_between=(first, today.isoformat()), limit=100, cursor=cursor)
-        days.update({str(item["SK"]): item for item in page.items})
+        page = store.query(Keys.COMMUNITY_DAYS, sk_between=(first, today.isoformat() + "~"), limit=1000, cursor=cursor)
+        days.extend(page.items)
         cursor = page.next
         if cursor is None:
             break
 
     def window(counter: str, length: int) -> int:
         start = (today - timedelta(days=length - 1)).isoformat()
-        return sum(int(item.get(counter, 0)) for d, item in days.items() if d >= start)
+        return sum(int(item.get(counter, 0)) for item in days if str(item["SK"])[:10] >= start)
 
     windows = {"today": 1, "7d": 7, "30d": 30}
     joined = {name: window("joined", n) for name, n in windows.items()}

@@ -1,12 +1,16 @@
 """Feedback: what people reply, mention, quote, DM and like, with sentiment, keywords and the deal
 it answers. Recorded once per event id (a duplicate delivery changes nothing); a deleted post's
-text and author are erased everywhere, while the counts it added stay.
+text and author are erased everywhere, while the counts it added stay. A deletion leaves a
+tombstone (kept ``TOMBSTONE_FOR``), so a post X delivers after its deletion is stored erased.
+
+The counters every item moves (totals, five-minute buckets, a deal's counts) are sharded by event
+(``Keys.FEEDBACK_SHARDS``), so the replies of a viral moment rarely meet on one item; when they
+do, the transaction is tried again after a jittered pause, up to a deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from chalicelib.alerts import raise_alert
 from chalicelib.keywords import matched_terms
 from chalicelib.sentiment import Classifier, Sentiment
-from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
+from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
 from chalicelib.x.events import DirectMessage, Interaction, PostDeleted, XUser
 
 FeedbackKind = Literal["reply", "mention", "quote", "dm", "like"]
@@ -27,6 +31,8 @@ KINDS: tuple[FeedbackKind, ...] = ("reply", "mention", "quote", "dm", "like")
 LABELS = ("positive", "neutral", "negative")
 ALERT_ATTRIBUTION = timedelta(days=7)  # a DM within this time of a deal alert answers that deal
 LIKE = Sentiment("positive", Decimal(0))  # a like approves; it has no text to score
+TOMBSTONE_FOR = timedelta(days=30)  # X may deliver a post late; far longer than any redelivery
+ERASED: Item = {"text": None, "author_id": None, "author_handle": None, "keywords": []}
 
 
 def deal_answered(store: Store, event: Interaction | DirectMessage) -> str | None:
@@ -85,30 +91,15 @@ def record_feedback(
         "keywords": matched_terms(text, rules) if text else [],
     }
     negative = sentiment.label == "negative"
-    ops = [
-        store.op_put(item, Attr("PK").not_exists()),
-        store.op_update(
-            Keys.feeling_bucket(_bucket(event.occurred_at)),
-            add={"total": 1, "negative": int(negative)},
-            set={"ttl": int((event.occurred_at + timedelta(days=2)).timestamp())},
-        ),
-        store.op_update(Keys.feedback_totals(), add={"items": 1, f"sentiment_{sentiment.label}": 1}),
-    ]
-    if deal_id:
-        counts = {"items": 1, f"kind_{kind}": 1, f"sentiment_{sentiment.label}": 1}
-        if text:
-            counts |= {"scored": 1}
-        ops.append(store.op_update(Keys.deal_feedback(deal_id), add={**counts, "compound_sum": sentiment.compound}))
-    # The console's sentiment-per-day chart (chalicelib/console/series.py) reads these day counters.
-    shard = int.from_bytes(hashlib.blake2b(event.event_id.encode(), digest_size=4).digest()) % Keys.SENTIMENT_DAY_SHARDS
-    ops.append(store.op_update(Keys.sentiment_day(iso(event.occurred_at)[:10], shard), add={sentiment.label: 1}))
-    try:
-        store.transact(ops)
-    except ConditionFailed:
+    post_id = event.post_id if isinstance(event, Interaction) else None
+    counters = _counter_ops(store, event, kind, sentiment, deal_id)
+    recorded = _write(store, item, counters, post_id)
+    if recorded is None:
         return False  # delivered before
     if negative:
         check_spike(store, event.occurred_at, spikes or SpikePolicy(), notify)
     # Only a positive item can be the most positive, and only a negative one the most negative.
+    text = recorded["text"]
     if deal_id and text and sentiment.label == "positive":
         _keep_extreme(store, deal_id, item, "top_positive", Attr("top_positive.compound").lt(sentiment.compound))
     elif deal_id and text and negative:
@@ -116,15 +107,67 @@ def record_feedback(
     return True
 
 
+def _counter_ops(
+    store: Store, event: Interaction | DirectMessage, kind: str, sentiment: Sentiment, deal_id: str | None
+) -> list[dict[str, Any]]:
+    """The ADDs one item makes, all in the event's shard."""
+    shard = shard_of(event.event_id, Keys.FEEDBACK_SHARDS)
+    ops = [
+        store.op_update(
+            Keys.feeling_bucket(_bucket(event.occurred_at), shard),
+            add={"total": 1, "negative": int(sentiment.label == "negative")},
+            set={"ttl": int((event.occurred_at + timedelta(days=2)).timestamp())},
+        ),
+        store.op_update(Keys.feedback_totals(shard), add={"items": 1, f"sentiment_{sentiment.label}": 1}),
+    ]
+    if deal_id:
+        counts: dict[str, int | Decimal] = {"items": 1, f"kind_{kind}": 1, f"sentiment_{sentiment.label}": 1}
+        if event.text:
+            counts |= {"scored": 1}
+        counts["compound_sum"] = sentiment.compound
+        ops.append(store.op_update(Keys.deal_feedback_counts(deal_id, shard), add=counts))
+    # The console's sentiment-per-day chart (chalicelib/console/series.py) reads these day counters.
+    day_shard = shard_of(event.event_id, Keys.SENTIMENT_DAY_SHARDS)
+    ops.append(store.op_update(Keys.sentiment_day(iso(event.occurred_at)[:10], day_shard), add={sentiment.label: 1}))
+    return ops
+
+
+def _write(store: Store, item: Item, counters: list[dict[str, Any]], post_id: str | None) -> Item | None:
+    """The item and its counters in one transaction (retried while it meets others); the item as
+    stored, or None if it was there already. A post deleted before it reached us (its tombstone is
+    there) is stored as a later deletion would leave it: erased, its counts kept."""
+    new = Attr("PK").not_exists()
+    unless_deleted = [store.op_check(Keys.post_deleted(post_id), store.absent_condition())] if post_id else []
+    try:
+        store.retrying(lambda: store.transact([store.op_put(item, new), *counters, *unless_deleted]))
+        return item
+    except ConditionFailed as failed:
+        if not unless_deleted or failed.index != len(counters) + 1:
+            return None
+        erased = {**item, **ERASED, "deleted_at": (failed.item or {}).get("deleted_at")}
+    try:
+        store.retrying(lambda: store.transact([store.op_put(erased, new), *counters]))
+    except ConditionFailed:
+        return None
+    return erased
+
+
 def check_spike(store: Store, at: datetime, policy: SpikePolicy, notify: Callable[[Item], None] | None) -> bool:
     """An emotion moment: in the window ending at ``at``, the negative share of feedback passed the
     threshold. One alert per window (the window's clock hour names it); True if raised now."""
     buckets = int(policy.window / BUCKET)
     ends = _bucket(at)
-    keys = [Keys.feeling_bucket(ends - k * BUCKET) for k in range(buckets)]
-    counted = store.batch_get(keys)
-    total = sum(int(b.get("total", 0)) for b in counted)
-    negative = sum(int(b.get("negative", 0)) for b in counted)
+    first = ends - (buckets - 1) * BUCKET
+    counted: list[Item] = []  # every shard of every bucket in the window: one query, one page
+    cursor = None
+    while True:
+        page = store.query(Keys.FEELING, sk_between=(iso(first), iso(ends) + "~"), limit=1000, cursor=cursor)
+        counted.extend(page.items)
+        cursor = page.next
+        if cursor is None:
+            break
+    window = summed(counted)
+    total, negative = int(window.get("total", 0)), int(window.get("negative", 0))
     if total < policy.min_items or Decimal(negative) / total < policy.negative_share:
         return False
     alert_id = f"negative-spike-{iso(at.replace(minute=0, second=0, microsecond=0))}"
@@ -155,23 +198,32 @@ def _keep_extreme(store: Store, deal_id: str, item: Item, name: str, better: Con
         store.update(Keys.deal_feedback(deal_id), set={name: summary}, condition=Attr(name).not_exists() | better)
 
 
-def erase_post(store: Store, deleted: PostDeleted) -> bool:
-    """Honor a deletion: the post's text and author go from its feedback item and from any rollup."""
+def erase_post(store: Store, deleted: PostDeleted, received_at: datetime) -> bool:
+    """Honor a deletion: the post's text and author go from its feedback item and from any rollup;
+    a tombstone keeps the deletion for a post still on its way. False for a repeated deletion.
+
+    The tombstone is written first, so a post recorded at the same moment either finds it, or was
+    recorded before it and is erased here."""
     event_id = f"post:{deleted.post_id}"
+    tombstone = {
+        **Keys.post_deleted(deleted.post_id),
+        "post_id": deleted.post_id,
+        "deleted_at": iso(deleted.occurred_at),
+        "ttl": int((received_at + TOMBSTONE_FOR).timestamp()),  # from now: X's event clock may be off
+    }
+    try:
+        store.put(tombstone, condition=store.absent_condition())
+        first = True
+    except ConditionFailed:
+        first = False  # X delivered the deletion again; erase anyway, in case the first run died here
     try:
         erased = store.update(
             Keys.feedback(event_id),
-            set={
-                "text": None,
-                "author_id": None,
-                "author_handle": None,
-                "keywords": [],
-                "deleted_at": iso(deleted.occurred_at),
-            },
+            set={**ERASED, "deleted_at": iso(deleted.occurred_at)},
             condition=Attr("PK").exists(),
         )
     except ConditionFailed:
-        return False  # never captured
+        return first  # not captured (yet)
     deal_id = erased.get("deal_id")
     if deal_id:
         for name in ("top_positive", "top_negative"):
@@ -179,7 +231,7 @@ def erase_post(store: Store, deleted: PostDeleted) -> bool:
                 store.update(
                     Keys.deal_feedback(str(deal_id)), remove=(name,), condition=Attr(f"{name}.id").eq(event_id)
                 )
-    return True
+    return first
 
 
 class FeedbackFilter(BaseModel):
@@ -242,8 +294,16 @@ def public_feedback(item: Item) -> Item:
     }
 
 
+def deal_feedback_keys(deal_id: str) -> list[Key]:
+    """A deal's feedback: the extremes' item and every shard of its counts."""
+    shards = [Keys.deal_feedback_counts(deal_id, n) for n in range(Keys.FEEDBACK_SHARDS)]
+    return [Keys.deal_feedback(deal_id), *shards]
+
+
 def deal_rollup(store: Store, deal_id: str) -> dict[str, Any]:
-    item = store.get(Keys.deal_feedback(deal_id)) or {}
+    found = store.batch_get(deal_feedback_keys(deal_id))
+    extremes = next((i for i in found if i["SK"] == Keys.deal_feedback(deal_id)["SK"]), {})
+    item = {**extremes, **summed(found)}
     scored = int(item.get("scored", 0))
     mean = Decimal(item.get("compound_sum", 0)) / scored if scored else None
 

@@ -2,12 +2,16 @@
 
 A released deal ends when it expires (the sweep) or sells out (an order takes the last unit).
 Ending is one transaction: the deal's new status, its coupon code freed, and a pending
-follow-up recorded. The follow-up is then published, keyed ``followup-<deal>``; a run that died
-after publishing is recognised by ``find_post`` and never replies twice.
+follow-up recorded. The sweep reads only the deals that can still end, from a sparse index
+(``GSI2``, ``Keys.deal_ending``): a deal carries its keys from its release if it has an end time
+or a quantity, and loses them when it ends, so the sweep costs the same after 10,000 deals.
+The follow-up is then published, keyed ``followup-<deal>``; a run that died after publishing is
+recognised by ``find_post`` and never replies twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +23,7 @@ from chalicelib.fees import FeeSchedule, charge_op
 from chalicelib.observability import logger
 from chalicelib.posts import claim_text
 from chalicelib.publishing import DuplicateContent, Publisher, PublishError
-from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store import GSI1, GSI2, ConditionFailed, Item, Keys, Store, iso
 
 PAGE = 100
 
@@ -43,6 +47,16 @@ def followup_texts(deal: Item, status: str) -> list[str]:
     ]
 
 
+def ending_index(deal: Item, released_at: datetime) -> dict[str, str]:
+    """The sweep's index keys for a deal being released, if it can end: a deal with a quantity is
+    looked at on every sweep (a crash may have left it sold out), one with only an end time from then."""
+    if deal.get("quantity") is not None:
+        return Keys.deal_ending(released_at, str(deal["id"]))
+    if deal.get("expires_at"):
+        return Keys.deal_ending(datetime.fromisoformat(str(deal["expires_at"])), str(deal["id"]))
+    return {}
+
+
 def end_released_deal(store: Store, deal: Item, status: str, now: datetime) -> bool:
     """released -> expired | sold_out, the code freed and a follow-up pending; False if already ended."""
     deal_id = str(deal["id"])
@@ -53,6 +67,7 @@ def end_released_deal(store: Store, deal: Item, status: str, now: datetime) -> b
                 store.op_update(
                     Keys.deal(deal_id),
                     set={"status": status, "ended_at": iso(now), **Keys.deal_index(status, release_at, deal_id)},
+                    remove=("GSI2PK", "GSI2SK"),  # out of the sweep's index
                     add={"version": 1},
                     condition=Attr("status").eq(RELEASED),
                 ),
@@ -77,9 +92,11 @@ def end_released_deal(store: Store, deal: Item, status: str, now: datetime) -> b
 
 def sweep_ended_deals(store: Store, publisher: Publisher, fees: FeeSchedule, now: datetime) -> SweepReport:
     report = SweepReport()
+    index_deals_released_before_the_index(store, now)
     cursor = None
     while True:
-        page = store.query(Keys.deals_by_status(RELEASED), index=GSI1, limit=PAGE, cursor=cursor)
+        due = ("0", iso(now) + "~")  # ended by now, or with a quantity (looked at from their release)
+        page = store.query(Keys.DEALS_ENDING, index=GSI2, sk_between=due, limit=PAGE, cursor=cursor)
         for deal in page.items:
             ended = _ended(deal, now)
             if ended and end_released_deal(store, deal, ended, now):
@@ -92,6 +109,30 @@ def sweep_ended_deals(store: Store, publisher: Publisher, fees: FeeSchedule, now
             if _reply(store, publisher, fees, pending, now):
                 report.replied.append(str(pending["deal_id"]))
     return report
+
+
+ENDING_INDEX_MIGRATION = "deals-ending-index"
+
+
+def index_deals_released_before_the_index(store: Store, now: datetime) -> int:
+    """Once per table: released deals recorded before the sweep had its index get its keys, so
+    none is left live forever; then a marker makes it one GetItem a sweep. How many it indexed."""
+    if store.get(Keys.migration(ENDING_INDEX_MIGRATION)) is not None:
+        return 0
+    indexed, cursor = 0, None
+    while True:
+        page = store.query(Keys.deals_by_status(RELEASED), index=GSI1, limit=PAGE, cursor=cursor)
+        for deal in page.items:
+            keys = ending_index(deal, datetime.fromisoformat(str(deal.get("released_at") or deal["release_at"])))
+            if keys and "GSI2PK" not in deal:
+                with contextlib.suppress(ConditionFailed):  # it ended meanwhile
+                    store.update(Keys.deal(str(deal["id"])), set=keys, condition=Attr("status").eq(RELEASED))
+                    indexed += 1
+        cursor = page.next
+        if cursor is None:
+            break
+    store.put({**Keys.migration(ENDING_INDEX_MIGRATION), "done_at": iso(now), "indexed": indexed})
+    return indexed
 
 
 def _ended(deal: Item, now: datetime) -> str | None:

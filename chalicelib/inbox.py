@@ -60,7 +60,7 @@ def receive_x_delivery(
         return {"applied": 0, "duplicates": 0, "ignored": len(delivery.events) + delivery.unused}
 
     try:
-        return _apply(store, delivery.events, delivery.unused, account_id, enqueue, classifier, spikes, notify)
+        return _apply(store, delivery.events, delivery.unused, account_id, now, enqueue, classifier, spikes, notify)
     except TransactionConflict:
         # Events applied so far stay applied (each is idempotent); X's redelivery finishes the rest.
         raise Conflict("the delivery met concurrent writes; redeliver it") from None
@@ -71,6 +71,7 @@ def _apply(
     events: Sequence[XEvent],
     unused: int,
     account_id: str,
+    now: datetime,
     enqueue: Enqueue,
     classifier: Classifier,
     spikes: SpikePolicy | None,
@@ -91,8 +92,8 @@ def _apply(
             applied = record_feedback(store, event, classifier, rules, spikes, notify)
             logger.info("feedback", extra={"kind": getattr(event, "kind", "dm"), "applied": applied})
         elif isinstance(event, PostDeleted):
-            applied = erase_post(store, event)
-            logger.info("post deleted", extra={"erased": applied})
+            applied = erase_post(store, event, now)  # a tombstone too, for a post still on its way
+            logger.info("post deleted", extra={"first": applied})
         elif event.user_id == account_id:
             applied = record_revocation(store, event, notify)
             logger.warning("authorization revoked", extra={"held": applied})

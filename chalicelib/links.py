@@ -5,6 +5,7 @@ Link-preview crawlers (X fetches every posted link to draw its card) are counted
 
 from __future__ import annotations
 
+import random
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,7 +44,8 @@ def is_crawler(user_agent: str | None) -> bool:
 
 
 def follow_link(store: Store, code: str, user_agent: str | None) -> str:
-    """Count one click on ``code``'s deal (one atomic ADD) and return where to send it."""
+    """Count one click on ``code``'s deal and in the channel's total (an atomic ADD each; a Lambda
+    that dies between them leaves the total one short) and return where to send it."""
     release = latest_release(store, code)
     if release is None:
         raise NotFound(f"no deal went out with the code {code!r}")
@@ -52,6 +54,7 @@ def follow_link(store: Store, code: str, user_agent: str | None) -> str:
     counter = "crawler_clicks" if is_crawler(user_agent) else "clicks"
     try:
         store.update(Keys.deal_clicks(str(release["deal_id"])), add={counter: 1})
+        store.update(Keys.clicks_totals(random.randrange(Keys.CLICK_SHARDS)), add={counter: 1})  # noqa: S311
     except (StoreError, ClientError) as exc:  # a throttled count must not cost the visitor the page
         logger.warning("click not counted", extra={"deal_id": release["deal_id"], "error": type(exc).__name__})
     return tracked_url(release)

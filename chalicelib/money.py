@@ -15,8 +15,30 @@ SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX 
 VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
 """
 CURRENCIES = frozenset(_ISO_4217.split())
+# ISO 4217 minor units where they are not 2. Shopify sends amounts in these to the currency's
+# precision ("12.345" KWD); outlet keeps them exact and shows at least two decimals.
+THREE_DECIMALS = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+NO_DECIMALS = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
+MAX_DECIMALS = 3  # the most any ISO 4217 currency has
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "INR": "₹"}
 CENT = Decimal("0.01")
+MILL = Decimal("0.001")
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: 0.001 KWD, 0.01 USD (and 1 JPY)."""
+    if currency in THREE_DECIMALS:
+        return MILL
+    return Decimal(1) if currency in NO_DECIMALS else CENT
+
+
+def decimal_string(amount: Decimal, currency: str) -> str:
+    """An amount as the report shows it: two decimals, three for the currencies that have three
+    ("1234.50" USD, "12.345" KWD, "1500.00" JPY), never rounded away from what was recorded."""
+    places = max(2, -int(minor_unit(currency).as_tuple().exponent))
+    return f"{amount:.{places}f}"
 
 
 def format_money(amount: Decimal, currency: str) -> str:

@@ -30,6 +30,7 @@ from chalicelib.alerts import Notify, raise_alert
 from chalicelib.channel import may_publish
 from chalicelib.deals import EXPIRED, FAILED, RELEASED, RELEASING, SCHEDULED, SOLD_OUT
 from chalicelib.fees import FeeSchedule, charge_op, month_of, would_exceed
+from chalicelib.followups import ending_index
 from chalicelib.observability import logger
 from chalicelib.posts import claim_text, find_repeat, fingerprint, recent_posts
 from chalicelib.publishing import DuplicateContent, Published, Publisher, PublishFailed, RateLimited
@@ -214,6 +215,7 @@ class _Run:
                             "x_fee_usd": fee,
                             "alerts_queued": not deal.get("dm_subscribers"),
                             **_index(deal, RELEASED),
+                            **ending_index(deal, published.created_at),  # the expiry sweep's, if it can end
                         },
                         remove=("retry_at", "last_error"),
                         add={"version": 1},

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,7 +33,7 @@ from chalicelib.deals import CODE_PATTERN, RELEASED, SOLD_OUT
 from chalicelib.errors import BadRequest, Conflict, Unauthorized
 from chalicelib.followups import end_released_deal
 from chalicelib.http import field_errors
-from chalicelib.money import CENT
+from chalicelib.money import minor_unit
 from chalicelib.observability import logger
 from chalicelib.shopify.orders import UNSPECIFIED, ShopifyOrder, ShopifyRefund
 from chalicelib.shopify.webhooks import hmac_is_valid
@@ -46,7 +44,7 @@ TOPICS = (ORDERS_CREATE, ORDERS_CANCELLED, REFUNDS_CREATE)
 PENDING, CREDITED, CANCELLED, REFUNDED = "pending", "credited", "cancelled", "refunded"
 MAX_CODES = 20  # a transaction holds 100 operations: 3 for the order, 2 per deal
 MAX_RECORD_BYTES = 300_000  # an item holds 400 KB
-ATTEMPTS = 5
+ATTEMPTS = 5  # reads of an order that kept changing; conflicts also stop at the backoff's deadline
 DEDUPE_FOR = timedelta(days=7)  # Shopify retries a delivery up to 8 times over 4 hours
 PENDING_FOR = timedelta(days=30)  # a refund whose order never comes (one with no code) is dropped
 
@@ -87,14 +85,16 @@ def receive_order_delivery(
     # The delivery's marker is written with the change it makes: a redelivery finds the order
     # already moved on (one read), and two copies racing cannot both apply.
     marker = Keys.dedupe("shopify", _short(webhook_id.strip())) if webhook_id and webhook_id.strip() else None
-    for attempt in range(ATTEMPTS):  # another change to the same order or deal won the race: read again
+    pacer = store.pacer()
+    for _ in range(ATTEMPTS):  # another change to the same order or deal won the race: read again
         try:
             return _apply(store, order_id, topic, event, marker, now)
         except ConditionFailed as exc:
             if marker is not None and exc.index == 0:
                 return OrderOutcome("duplicate", order_id)  # the same delivery, applied concurrently
         except TransactionConflict:  # a concurrent transaction held an item this one writes
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
+            if not pacer.pause():
+                break
     raise Conflict("the order kept changing while it was recorded; Shopify's redelivery will apply it")
 
 
@@ -135,12 +135,7 @@ def deal_for_code(store: Store, code: str, at: datetime) -> str | None:
 
 def channel_sales(store: Store) -> Counters:
     """The channel's totals: the sum of the shards (one BatchGetItem)."""
-    totals: Counters = {}
-    for shard in store.batch_get(Keys.sales_totals(n) for n in range(Keys.SALES_SHARDS)):
-        for name, value in shard.items():
-            if name not in ("PK", "SK"):
-                totals[name] = totals.get(name, 0) + value
-    return totals
+    return store.sum_of(Keys.sales_totals(n) for n in range(Keys.SALES_SHARDS))
 
 
 # --- one change to an order -----------------------------------------------------------------
@@ -275,7 +270,8 @@ def contribution(record: Item | None) -> Contribution:
     refunded = sum((Decimal(r["amounts"].get(c, 0)) for r in refunds for c in (currency, UNSPECIFIED)), Decimal(0))
     if record.get("presentment_currency"):  # money sent back in the customer's currency, in the shop's
         rate, theirs = Decimal(record["shop_per_presentment"]), str(record["presentment_currency"])
-        refunded += sum((Decimal(r["amounts"].get(theirs, 0)) * rate for r in refunds), Decimal(0)).quantize(CENT)
+        back = sum((Decimal(r["amounts"].get(theirs, 0)) * rate for r in refunds), Decimal(0))
+        refunded += back.quantize(minor_unit(currency))
     revenue: Counters = {f"revenue_{currency}": max(Decimal(0), Decimal(record["total"]) - refunded)}
     returned: Counter[str] = Counter()
     for r in refunds:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from chalicelib.publishing import (
     DuplicateContent,
@@ -15,7 +19,7 @@ from chalicelib.publishing import (
     RateLimited,
     Refused,
 )
-from chalicelib.store import Store
+from chalicelib.store import Item, Key, Page, Store
 
 
 class Crash(BaseException):
@@ -121,3 +125,109 @@ class CrashingStore(Store):
             self.armed = False
             raise Crash("died before the transaction was sent")
         super().transact(ops, token=token)
+
+
+class ReadRecorder(Store):
+    """The table, noting what reads cost: every item a query returns and every key a batch asks for."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store.table_name, store._client, clock=store._clock)
+        self.queried: list[Item] = []
+        self.batch_keys = 0
+
+    def query(self, partition: str, **kwargs: Any) -> Page:
+        page = super().query(partition, **kwargs)
+        self.queried += page.items
+        return page
+
+    def batch_get(self, keys: Iterable[Key]) -> list[Item]:
+        wanted = list(keys)
+        self.batch_keys += len(wanted)
+        return super().batch_get(wanted)
+
+    @property
+    def deals_read(self) -> list[str]:
+        return [str(item["id"]) for item in self.queried if str(item["PK"]).startswith("DEAL#")]
+
+    @property
+    def items_read(self) -> int:
+        return len(self.queried) + self.batch_keys
+
+
+class ContendedDynamo:
+    """A moto DynamoDB client that meets contention as DynamoDB does (moto never does): a
+    transaction holds its items while it is in flight (``hold`` seconds, then moto's own execution
+    of it), and another transaction that touches one of them meanwhile is cancelled with
+    ``TransactionConflict`` for that item. moto itself is not thread-safe (its transact_write_items
+    takes no lock), so every call reaches it through one lock; the time a transaction waits for that
+    lock is a test artefact, so its items are not held then (they are checked again once it has it),
+    and ``monotonic`` (the clock a store's retry deadline reads) leaves it out."""
+
+    def __init__(self, client: Any, hold: float = 0.02) -> None:
+        self._client, self._hold = client, hold
+        self._moto, self._guard = threading.Lock(), threading.Lock()
+        self._held: set[tuple[str, str]] = set()
+        self._queued = threading.local()
+        self.transactions = self.conflicts = 0
+
+    def monotonic(self) -> float:
+        """This thread's time, less what it spent waiting for moto's lock."""
+        return time.monotonic() - getattr(self._queued, "seconds", 0.0)
+
+    def _lock_moto(self) -> None:
+        began = time.monotonic()
+        self._moto.acquire()
+        self._queued.seconds = getattr(self._queued, "seconds", 0.0) + time.monotonic() - began
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+        if not callable(call):
+            return call
+
+        def serialised(*args: Any, **kwargs: Any) -> Any:
+            self._lock_moto()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                self._moto.release()
+
+        return serialised
+
+    def transact_write_items(self, **params: Any) -> Any:
+        keys = [self._key(op) for op in params["TransactItems"]]
+        with self._guard:
+            self.transactions += 1
+        self._take(keys)
+        try:
+            time.sleep(self._hold)
+        finally:
+            self._give_back(keys)
+        self._lock_moto()
+        try:
+            self._take(keys)
+            try:
+                return self._client.transact_write_items(**params)
+            finally:
+                self._give_back(keys)
+        finally:
+            self._moto.release()
+
+    def _take(self, keys: list[tuple[str, str]]) -> None:
+        with self._guard:
+            if self._held.intersection(keys):
+                self.conflicts += 1
+                reasons = [{"Code": "TransactionConflict" if k in self._held else "None"} for k in keys]
+                error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+                response: Any = {"Error": error, "CancellationReasons": reasons}
+                raise ClientError(response, "TransactWriteItems")
+            self._held.update(keys)
+
+    def _give_back(self, keys: list[tuple[str, str]]) -> None:
+        with self._guard:
+            self._held.difference_update(keys)
+
+    @staticmethod
+    def _key(op: dict[str, Any]) -> tuple[str, str]:
+        ((_, body),) = op.items()
+        key = body.get("Key") or body["Item"]
+        return key["PK"]["S"], key["SK"]["S"]

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from chalicelib.money import CURRENCIES
+from chalicelib.money import CURRENCIES, MAX_DECIMALS
 
 UNSPECIFIED = "unspecified"  # a refund transaction that names no currency: the order's own
 
@@ -27,7 +27,7 @@ def _canonical_id(value: object) -> object:
 
 
 ShopifyId = Annotated[str, BeforeValidator(_canonical_id)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=MAX_DECIMALS)]  # 3: KWD, BHD, OMR...
 
 
 class _Payload(BaseModel):

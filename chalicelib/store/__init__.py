@@ -1,6 +1,18 @@
 """The one DynamoDB table: ``keys`` owns every key shape, ``table`` every read and write."""
 
-from chalicelib.store.keys import GSI1, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, Keys, iso, utcnow, without_keys
+from chalicelib.store.keys import (
+    GSI1,
+    GSI2,
+    KEY_ATTRIBUTES,
+    TTL_ATTRIBUTE,
+    Item,
+    Key,
+    Keys,
+    iso,
+    shard_of,
+    utcnow,
+    without_keys,
+)
 from chalicelib.store.table import (
     AlreadyExists,
     BatchIncomplete,
@@ -11,11 +23,13 @@ from chalicelib.store.table import (
     StoreError,
     TransactionConflict,
     pack_cursor,
+    summed,
     unpack_cursor,
 )
 
 __all__ = [
     "GSI1",
+    "GSI2",
     "KEY_ATTRIBUTES",
     "TTL_ATTRIBUTE",
     "AlreadyExists",
@@ -31,6 +45,8 @@ __all__ = [
     "TransactionConflict",
     "iso",
     "pack_cursor",
+    "shard_of",
+    "summed",
     "unpack_cursor",
     "utcnow",
     "without_keys",

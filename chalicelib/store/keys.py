@@ -1,11 +1,13 @@
 """Every key shape in the one table. Nothing outside this module spells a ``PK`` or an ``SK``.
 
 Entities live in their own partition (``FOLLOWER#<id>``, ``OUTBOX#<id>`` ...); listings by time
-or status go through the one index, ``GSI1`` (``GSI1PK`` a listing, ``GSI1SK`` an ISO time).
+or status go through ``GSI1`` (``GSI1PK`` a listing, ``GSI1SK`` an ISO time). ``GSI2`` is sparse:
+only deals that can still end (an end time or a quantity) carry its keys, until they end.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -13,9 +15,11 @@ from typing import Any
 Item = dict[str, Any]
 Key = dict[str, str]
 
-KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK")
+KEY_ATTRIBUTES = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
 TTL_ATTRIBUTE = "ttl"  # epoch seconds; must match TimeToLiveSpecification in infra/template.json
 GSI1 = "GSI1"
+GSI2 = "GSI2"
+INDEX_KEYS = {GSI1: ("GSI1PK", "GSI1SK"), GSI2: ("GSI2PK", "GSI2SK")}
 
 
 def utcnow() -> datetime:
@@ -27,6 +31,12 @@ def iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: outlet keeps aware UTC times only")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def shard_of(natural_id: str, shards: int) -> int:
+    """A stable shard for an id: every write for one follower or one event lands in the same one.
+    (A cryptographic hash, because CRC32 of ids that differ in a digit or two clusters on a few shards.)"""
+    return int.from_bytes(hashlib.blake2b(natural_id.encode(), digest_size=4).digest(), "big") % shards
 
 
 def without_keys(item: Mapping[str, Any]) -> Item:
@@ -61,16 +71,21 @@ class Keys:
         # Newest first within a status: who joined lately, or who left lately.
         return {"GSI1PK": Keys.followers_by_status(status), "GSI1SK": f"{iso(since)}#{user_id}"}
 
+    # Counters every follow moves are sharded, so a viral moment's follows do not queue on one
+    # item: a follower's events always land in its shard (``shard_of``); reads sum the shards.
+    COMMUNITY_SHARDS = 10
+
     @staticmethod
-    def community_totals() -> Key:
-        return {"PK": "COMMUNITY", "SK": "TOTALS"}
+    def community_totals(shard: int) -> Key:
+        """One shard of followers now, ever followed, unfollows."""
+        return {"PK": "COMMUNITY", "SK": f"TOTALS#{shard}"}
 
     COMMUNITY_DAYS = "COMMUNITY#DAYS"
 
     @staticmethod
-    def community_day(day: str) -> Key:
-        """Joins and leaves on one UTC day (YYYY-MM-DD); a query over the partition reads a range."""
-        return {"PK": Keys.COMMUNITY_DAYS, "SK": day}
+    def community_day(day: str, shard: int) -> Key:
+        """One shard of the joins and leaves on a UTC day (YYYY-MM-DD); a query reads a range of days."""
+        return {"PK": Keys.COMMUNITY_DAYS, "SK": f"{day}#{shard}"}
 
     # --- the channel: whether outlet may publish, and what operators must know ---
     @staticmethod
@@ -123,6 +138,14 @@ class Keys:
         # Ordered by release time within a status: the due query reads scheduled deals up to now.
         return {"GSI1PK": Keys.deals_by_status(status), "GSI1SK": f"{iso(release_at)}#{deal_id}"}
 
+    DEALS_ENDING = "DEALS#ending"  # GSI2: released deals that can still end (sparse)
+
+    @staticmethod
+    def deal_ending(check_from: datetime, deal_id: str) -> dict[str, str]:
+        """A released deal the expiry sweep must look at from ``check_from`` on (its end time, or
+        its release for a deal with a quantity); removed when the deal ends."""
+        return {"GSI2PK": Keys.DEALS_ENDING, "GSI2SK": f"{iso(check_from)}#{deal_id}"}
+
     @staticmethod
     def code(code: str) -> str:
         """A coupon code's partition: its live claim and the deals that went out with it."""
@@ -159,6 +182,12 @@ class Keys:
         return {"PK": f"DEAL#{deal_id}", "SK": "FEES"}
 
     SALES_SHARDS = 10  # every order transaction writes one; ten spread the contention
+    CLICK_SHARDS = 10  # every click ADDs to one, at random
+
+    @staticmethod
+    def clicks_totals(shard: int) -> Key:
+        """One shard of the channel's clicks (people and crawlers), so the report needs no deal's."""
+        return {"PK": "CLICKS", "SK": f"TOTALS#{shard}"}
 
     @staticmethod
     def sales_totals(shard: int) -> Key:
@@ -264,10 +293,23 @@ class Keys:
     def feedback_index(at: datetime, event_id: str) -> dict[str, str]:
         return {"GSI1PK": Keys.FEEDBACK, "GSI1SK": f"{iso(at)}#{event_id}"}
 
+    # Feedback counters are sharded like the community's: replies to a viral deal land together.
+    FEEDBACK_SHARDS = 10
+
     @staticmethod
     def deal_feedback(deal_id: str) -> Key:
-        """A deal's feedback rollup: counts by kind and sentiment, the compound sum, the extremes."""
+        """A deal's most positive and most negative feedback (its counts are in the shards below)."""
         return {"PK": f"DEAL#{deal_id}", "SK": "FEEDBACK"}
+
+    @staticmethod
+    def deal_feedback_counts(deal_id: str, shard: int) -> Key:
+        """One shard of a deal's feedback counts by kind and sentiment, and compound sum."""
+        return {"PK": f"DEAL#{deal_id}", "SK": f"FEEDBACK#{shard}"}
+
+    @staticmethod
+    def post_deleted(post_id: str) -> Key:
+        """A deleted post's tombstone: a post delivered after its deletion is stored erased."""
+        return {"PK": f"POST#{post_id}", "SK": "DELETED"}
 
     @staticmethod
     def post_of_deal(post_id: str) -> Key:
@@ -275,14 +317,17 @@ class Keys:
         return {"PK": f"POST#{post_id}", "SK": "DEAL"}
 
     @staticmethod
-    def feedback_totals() -> Key:
-        """Every piece of feedback counted by sentiment, deal or not."""
-        return {"PK": "FEEDBACK", "SK": "TOTALS"}
+    def feedback_totals(shard: int) -> Key:
+        """One shard of every piece of feedback counted by sentiment, deal or not."""
+        return {"PK": "FEEDBACK", "SK": f"TOTALS#{shard}"}
+
+    FEELING = "FEELING"
 
     @staticmethod
-    def feeling_bucket(start: datetime) -> Key:
-        """Feedback counts (all, negative) in one five-minute bucket: a window sums twelve of them."""
-        return {"PK": "FEELING", "SK": iso(start)}
+    def feeling_bucket(start: datetime, shard: int) -> Key:
+        """One shard of the feedback counts (all, negative) in a five-minute bucket; a window's
+        buckets are one query over a range of the partition."""
+        return {"PK": Keys.FEELING, "SK": f"{iso(start)}#{shard}"}
 
     KEYWORDS = "KEYWORDS"
 
@@ -350,6 +395,11 @@ class Keys:
     def release_slot() -> Key:
         """When the last deal went out: one release per minimum gap."""
         return {"PK": "RELEASES", "SK": "SLOT"}
+
+    @staticmethod
+    def migration(name: str) -> Key:
+        """That a one-time change to stored items (``name``) is done."""
+        return {"PK": "MIGRATION", "SK": name}
 
     @staticmethod
     def dedupe(scope: str, natural_id: str) -> Key:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
 from boto3.dynamodb.conditions import Key as KeyCond
@@ -24,11 +24,19 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-from chalicelib.store.keys import GSI1, TTL_ATTRIBUTE, Item, Key, utcnow
+from chalicelib.store.keys import INDEX_KEYS, TTL_ATTRIBUTE, Item, Key, utcnow
+from chalicelib.store.retry import CONTENTION, Backoff, Pacer
+
+T = TypeVar("T")
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem limit (moto does not enforce it)
 BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100
+# Why a transaction may be cancelled and simply tried again: another transaction held one of its
+# items, or DynamoDB throttled it. Anything else (a ValidationError...) would fail the same way again.
+RETRYABLE_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"}
+)
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -52,7 +60,8 @@ class AlreadyExists(ConditionFailed):
 
 
 class TransactionConflict(StoreError):
-    """Another request touched the same items at the same time; the caller may retry."""
+    """Another request touched the same items at the same time, or DynamoDB throttled it: nothing
+    was written and the caller may retry (with backoff: ``Store.retrying``)."""
 
 
 class BatchIncomplete(StoreError):
@@ -102,12 +111,14 @@ class Store:
         *,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         max_batch_attempts: int = 8,
     ) -> None:
         self.table_name = table_name
         self._client = client
         self._clock = clock
         self._sleep = sleep
+        self._monotonic = monotonic
         self._max_batch_attempts = max_batch_attempts
         self.requests = 0
 
@@ -205,6 +216,22 @@ class Store:
             params["ClientRequestToken"] = token
         self._call("transact_write_items", **params)
 
+    def pacer(self, backoff: Backoff = CONTENTION) -> Pacer:
+        """The retries of one write that may meet others: jittered, growing pauses up to a deadline."""
+        return backoff.start(self._sleep, self._monotonic)
+
+    def retrying(self, write: Callable[[], T], backoff: Backoff = CONTENTION) -> T:
+        """``write()`` again, after a jittered pause, while it meets a concurrent transaction; the
+        last ``TransactionConflict`` once the deadline passed. Only for writes that are safe to
+        repeat as they are (a cancelled transaction wrote nothing)."""
+        pacer = self.pacer(backoff)
+        while True:
+            try:
+                return write()
+            except TransactionConflict:
+                if not pacer.pause():
+                    raise
+
     # --- batches ----------------------------------------------------------------------------
 
     def batch_put(self, items: Iterable[Item]) -> None:
@@ -245,6 +272,10 @@ class Store:
                 raise BatchIncomplete("keys still unprocessed", [])
         return [i for i in found if self._is_live(i)]
 
+    def sum_of(self, keys: Iterable[Key]) -> dict[str, int | Decimal]:
+        """The counters of the items under ``keys`` (a counter's shards), summed: one BatchGetItem."""
+        return summed(self.batch_get(keys))
+
     # --- queries ----------------------------------------------------------------------------
 
     def query(
@@ -260,7 +291,7 @@ class Store:
         filter: ConditionBase | None = None,  # noqa: A002 - the DynamoDB parameter's name
     ) -> Page:
         """One page of a partition (of the table, or of ``index``), in sort-key order."""
-        pk_name, sk_name = ("GSI1PK", "GSI1SK") if index == GSI1 else ("PK", "SK")
+        pk_name, sk_name = INDEX_KEYS[index] if index is not None else ("PK", "SK")
         key_condition: ConditionBase = KeyCond(pk_name).eq(partition)
         if sk_prefix is not None:
             key_condition = key_condition & KeyCond(sk_name).begins_with(sk_prefix)
@@ -372,6 +403,16 @@ class Store:
         return response
 
 
+def summed(items: Iterable[Item]) -> dict[str, int | Decimal]:
+    """The numeric attributes of ``items`` (a counter's shards) added up; anything else left out."""
+    totals: dict[str, int | Decimal] = {}
+    for item in items:
+        for name, value in item.items():
+            if isinstance(value, int | Decimal) and not isinstance(value, bool) and name != TTL_ATTRIBUTE:
+                totals[name] = totals.get(name, 0) + value
+    return totals
+
+
 def _name(expr: _Expression, attribute: str) -> str:
     """A placeholder path: ``a.b`` names the member ``b`` of the map ``a``, as in boto3's ``Attr``."""
     parts = []
@@ -412,7 +453,10 @@ def _translate(exc: ClientError) -> Exception:
                     item=_from_wire(raw) if raw else None,
                     index=index,
                 )
-        return TransactionConflict(str(exc))
+        causes = {str(reason.get("Code")) for reason in reasons} - {"None"}
+        if causes and causes <= RETRYABLE_CANCELLATIONS:
+            return TransactionConflict(str(exc))
+        return exc  # a ValidationError, an item too large...: a bug to see, not a race to retry
     if code == "TransactionConflictException":
         return TransactionConflict(str(exc))
     return exc

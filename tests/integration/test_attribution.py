@@ -208,6 +208,51 @@ def test_currencies_are_kept_apart(store: Store, clock: FakeClock) -> None:
     assert row["orders"] == 3
 
 
+def priced_in(order: dict[str, Any], currency: str, total: str) -> dict[str, Any]:
+    """Shopify's order fixture as a shop selling in a 3-decimal currency sends it: every money
+    field in ``currency`` with three decimals ("199.000"), the order's total ``total``."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, dict):
+            money = {k: convert(v) for k, v in node.items()}
+            if "currency_code" in money and "amount" in money:
+                money["currency_code"], money["amount"] = currency, f"{Decimal(money['amount']):.3f}"
+            return money
+        return [convert(v) for v in node] if isinstance(node, list) else node
+
+    converted: dict[str, Any] = convert(order)
+    converted.update(currency=currency, presentment_currency=currency, current_total_price=total, total_price=total)
+    converted["total_price_set"]["shop_money"]["amount"] = total
+    converted["total_price_set"]["presentment_money"]["amount"] = total
+    return converted
+
+
+@pytest.mark.parametrize("currency", ["KWD", "BHD", "OMR", "JOD", "TND"])
+def test_orders_in_three_decimal_currencies_are_credited_to_the_fils(
+    store: Store, clock: FakeClock, currency: str
+) -> None:
+    from chalicelib.reports import channel_summary
+
+    # Given a deal, and an order for 149.995 (and a refund of 20.005) in a currency with 1,000 minor units
+    deal_id = released(store, clock, "FILS")
+    order = priced_in(shopify_order(70, codes=("FILS",)), currency, "149.995")
+    assert deliver(store, clock, order, "w-fils").outcome == "credited"
+    refund = shopify_refund(701, 70, amount="20.005", currency=currency)
+    assert deliver(store, clock, refund, "w-fils-refund", topic="refunds/create").outcome == "refunded"
+    # Then every fils counts, in the deal and in the report
+    assert sales(store, deal_id)[f"revenue_{currency}"] == Decimal("129.990")
+    report = channel_summary(store, clock())
+    assert report["revenue"] == {currency: "129.990"}
+    assert report["deals"][0]["revenue"] == {currency: "129.990"}
+
+
+def test_amounts_finer_than_any_currency_are_still_refused(store: Store, clock: FakeClock) -> None:
+    released(store, clock, "FINE")
+    order = priced_in(shopify_order(71, codes=("FINE",)), "KWD", "149.9951")
+    with pytest.raises(BadRequest):
+        deliver(store, clock, order, "w-fine")
+
+
 def test_orders_with_unknown_codes_are_unattributed_and_orders_without_codes_ignored(
     store: Store, clock: FakeClock
 ) -> None:

@@ -128,11 +128,12 @@ def observed(store: Store) -> dict[str, Any]:
     for status in ("following", "left"):
         for item in list_followers(store, status=status, limit=100, cursor=None).items:
             users[item["user_id"]] = (item["status"], item["follow_count"])
-    totals_item = store.get(Keys.community_totals()) or {}
+    totals_item = store.sum_of(Keys.community_totals(n) for n in range(Keys.COMMUNITY_SHARDS))
     totals = {name: int(totals_item.get(name, 0)) for name in ("followers", "ever_followed", "unfollows")}
-    days = store.query(Keys.COMMUNITY_DAYS, limit=100).items
-    joined = Counter({str(d["SK"]): int(d.get("joined", 0)) for d in days})
-    left = Counter({str(d["SK"]): int(d.get("left", 0)) for d in days})
+    joined, left = Counter[str](), Counter[str]()
+    for shard in store.query(Keys.COMMUNITY_DAYS, limit=1000).items:  # a day's shards: "<day>#<shard>"
+        joined[str(shard["SK"])[:10]] += int(shard.get("joined", 0))
+        left[str(shard["SK"])[:10]] += int(shard.get("left", 0))
     return {"users": users, "totals": totals, "joined": +joined, "left": +left}
 
 

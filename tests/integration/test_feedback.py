@@ -101,7 +101,7 @@ def test_a_deleted_post_loses_its_text_and_author_but_not_its_counts(api: Any, a
 
     deal = released_deal(deps.store())
     post(api, reply("1045405559317569537", "Worst deal ever", deal["post_id"], author="930524282358325248"))
-    deleted = load_event("x/x_tweet_delete_event.json")
+    deleted: dict[str, Any] = load_event("x/x_tweet_delete_event.json")
     deleted["for_user_id"] = ACCOUNT
     assert post(api, deleted)["applied"] == 1
     (item,) = feedback(api, admin)
@@ -110,6 +110,65 @@ def test_a_deleted_post_loses_its_text_and_author_but_not_its_counts(api: Any, a
     rollup = json.loads(api.http.get(f"/deals/{deal['id']}", headers=admin).body)["feedback"]
     assert rollup["by_sentiment"]["negative"] == 1
     assert rollup["top_negative"] is None  # the deleted text is gone from the rollup too
+
+
+def deletion_of(post_id: str) -> dict[str, Any]:
+    """The captured ``tweet_delete_events`` delivery, for ``post_id`` on the brand's account."""
+    deleted: dict[str, Any] = load_event("x/x_tweet_delete_event.json")
+    deleted["for_user_id"] = ACCOUNT
+    deleted["tweet_delete_events"][0]["status"]["id"] = post_id
+    return deleted
+
+
+@pytest.mark.parametrize("deletion_first", [True, False], ids=["deletion-first", "post-first"])
+def test_a_deleted_post_ends_erased_whichever_arrives_first(
+    api: Any, admin: dict[str, str], deletion_first: bool
+) -> None:
+    from chalicelib import deps
+
+    # Given a reply to a deal and its deletion, delivered in either order (X does not promise one)
+    deal = released_deal(deps.store())
+    the_reply = reply("1045405559317569537", "Worst deal ever", deal["post_id"], author="930524282358325248")
+    deletion = deletion_of("1045405559317569537")
+    first, then = (deletion, the_reply) if deletion_first else (the_reply, deletion)
+
+    # When both arrive, and the deletion is delivered again
+    assert post(api, first)["applied"] == 1
+    assert post(api, then)["applied"] == 1
+    assert post(api, deletion) == {"applied": 0, "duplicates": 1, "ignored": 0}
+
+    # Then the post is stored erased: no text, no author, anywhere; its counts stay
+    (item,) = feedback(api, admin)
+    assert (item["text"], item["author_id"], item["author_handle"], item["keywords"]) == (None, None, None, [])
+    assert (item["id"], item["deal_id"], item["sentiment"]["label"]) == (
+        "post:1045405559317569537",
+        deal["id"],
+        "negative",
+    )
+    rollup = json.loads(api.http.get(f"/deals/{deal['id']}", headers=admin).body)["feedback"]
+    assert (rollup["items"], rollup["by_sentiment"]["negative"], rollup["top_negative"]) == (1, 1, None)
+    assert "Worst deal ever" not in json.dumps(rollup)
+
+
+def test_a_deletion_tombstone_expires_and_stands_for_the_post_only(api: Any, admin: dict[str, str]) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib import deps
+    from chalicelib.feedback import TOMBSTONE_FOR
+    from chalicelib.store import Keys
+
+    before = datetime.now(UTC)
+    post(api, deletion_of("1900000000000000009"))
+    tombstone = deps.store().get(Keys.post_deleted("1900000000000000009"))
+    assert tombstone is not None
+    assert (
+        int((before + TOMBSTONE_FOR).timestamp())
+        <= int(tombstone["ttl"])
+        <= int((before + TOMBSTONE_FOR).timestamp()) + 60
+    )
+    # Another post by the same person is not touched by it
+    post(api, reply("1900000000000000010", "Still love it", "1", author="930524282358325248"))
+    assert [i["text"] for i in feedback(api, admin)] == ["Still love it"]
 
 
 def test_a_like_and_a_dm_are_feedback(api: Any, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

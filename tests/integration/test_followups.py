@@ -14,7 +14,7 @@ from chalicelib.publishing import OutboxPublisher
 from chalicelib.releases import ReleasePolicy, release_due_deals
 from chalicelib.store import Keys, Store
 from tests.conftest import FakeClock
-from tests.fakes import Crash, CrashAfter, FakeX
+from tests.fakes import Crash, CrashAfter, FakeX, ReadRecorder
 
 
 def released(store: Store, clock: FakeClock, publisher: Any, **overrides: Any) -> str:
@@ -91,3 +91,62 @@ def test_a_reply_x_could_not_take_is_tried_again(store: Store, clock: FakeClock)
     clock.advance(minutes=5)
     assert sweep_ended_deals(store, x, FeeSchedule(), clock()).replied == [deal_id]
     assert len(x.timeline) == 2
+
+
+def ending(store: Store) -> set[str]:
+    """The deals in the sweep's index: released, with an end time or a quantity, not ended yet."""
+    return {str(d["id"]) for d in store.query(Keys.DEALS_ENDING, index="GSI2", limit=100).items}
+
+
+def test_the_sweep_reads_only_deals_that_can_still_end_by_index(store: Store, clock: FakeClock) -> None:
+    publisher = OutboxPublisher(store, clock)
+
+    def release(code: str, **overrides: Any) -> str:
+        return released(store, clock, publisher, code=code, title=f"OptiPlex {code}", **overrides)
+
+    # Given a deal that never ends, one that expires and one with a quantity
+    forever = release("FOREVER", expires_at=None)
+    expiring = release("EXPIRING", expires_at=clock() + timedelta(hours=1))
+    limited = release("LIMITED", expires_at=None, quantity=5)
+    assert ending(store) == {expiring, limited}
+
+    def sweep_reads() -> tuple[int, list[str]]:
+        reading = ReadRecorder(store)
+        sweep_ended_deals(reading, publisher, FeeSchedule(), clock())
+        return reading.requests, reading.deals_read
+
+    # Then a sweep (after the first, which indexes any deal released before the index existed)
+    # reads, by index, only the deal with a quantity (the other is not due before its end time),
+    # and costs the same however many deals can never end
+    sweep_ended_deals(store, publisher, FeeSchedule(), clock())
+    requests, read = sweep_reads()
+    assert read == [limited]
+    for n in range(5):
+        release(f"ALWAYS{n}", expires_at=None)
+    assert sweep_reads() == (requests, read)
+    assert forever not in ending(store)
+
+    # And a deal that ends leaves the index, so later sweeps do not read it again
+    clock.advance(hours=1)
+    assert sweep_ended_deals(store, publisher, FeeSchedule(), clock()).ended == [expiring]
+    assert ending(store) == {limited}
+    assert get_deal(store, limited)["status"] == "released"
+    store.update(Keys.deal(limited), add={"sold": 5})  # an order took the last units, then Lambda died
+    assert sweep_ended_deals(store, publisher, FeeSchedule(), clock()).ended == [limited]
+    assert ending(store) == set()
+
+
+def test_deals_released_before_the_index_are_indexed_once_and_still_end(store: Store, clock: FakeClock) -> None:
+    publisher = OutboxPublisher(store, clock)
+    # Given a live deal released before the sweep had an index (no GSI2 keys), and a marker-less table
+    old = released(store, clock, publisher, code="BEFORE", expires_at=clock() + timedelta(hours=1))
+    store.update(Keys.deal(old), remove=("GSI2PK", "GSI2SK"))
+    store.delete(Keys.migration("deals-ending-index"))
+    assert ending(store) == set()
+    # When the sweep runs: it indexes it once, and it ends when it expires
+    assert sweep_ended_deals(store, publisher, FeeSchedule(), clock()).ended == []
+    assert ending(store) == {old}
+    clock.advance(hours=1)
+    reading = ReadRecorder(store)
+    assert sweep_ended_deals(reading, publisher, FeeSchedule(), clock()).ended == [old]
+    assert reading.deals_read == [old]  # from the index: released deals are not paged again

@@ -202,3 +202,75 @@ def test_a_click_that_cannot_be_counted_still_redirects(store: Store, clock: Fak
     release(store, clock, "BUSY")
     failing = FailingUpdates(store.table_name, store._client, clock=store._clock)
     assert follow_link(failing, "BUSY", "Mozilla/5.0").startswith("https://shop.example/inspiron?")
+
+
+def summary(api: Any, admin: dict[str, str], query: str = "") -> dict[str, Any]:
+    response = api.http.get(f"/reports/summary{query}", headers=admin)
+    assert response.status_code == 200, response.body
+    report: dict[str, Any] = json.loads(response.body)
+    return report
+
+
+def test_the_report_pages_the_deals_newest_first_and_bounds_them_by_release_time(
+    api: Any, admin: dict[str, str], store: Store, clock: FakeClock
+) -> None:
+    from urllib.parse import quote
+
+    from chalicelib.followups import end_released_deal
+
+    # Given six released deals, one of them since sold out and one expired (other index partitions)
+    deals = [release(store, clock, f"PAGE{n}") for n in range(6)]
+    end_released_deal(store, get_deal(store, deals[1]["id"]), "sold_out", clock())
+    end_released_deal(store, get_deal(store, deals[3]["id"]), "expired", clock())
+
+    # When the operator pages through them two at a time
+    codes, cursor, pages = [], None, 0
+    while True:
+        report = summary(api, admin, "?limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        codes += [row["code"] for row in report["deals"]]
+        pages, cursor = pages + 1, report["deals_next"]
+        if cursor is None:
+            break
+
+    # Then every deal comes once, newest release first, and the totals are on every page
+    assert codes == [f"PAGE{n}" for n in reversed(range(6))]
+    assert pages <= 4
+    assert report["deals_released"] == 6
+
+    # And from/to bound the rows by release time (inclusive)
+    window = f"?from={quote(deals[2]['release_at'])}&to={quote(deals[4]['release_at'])}"
+    assert [row["code"] for row in summary(api, admin, window)["deals"]] == ["PAGE4", "PAGE3", "PAGE2"]
+
+
+def test_the_report_refuses_bad_paging_with_a_clear_error(api: Any, admin: dict[str, str]) -> None:
+    for query, status, field in (
+        ("?cursor=not-a-cursor", 400, "cursor"),
+        ("?cursor=eyJQSyI6IkRFQUwjMSJ9", 400, "cursor"),  # base64 of a key, not of a report position
+        ("?limit=0", 422, "limit"),
+        ("?limit=101", 422, "limit"),
+        ("?from=yesterday", 422, "from"),
+        ("?from=2026-11-26T10:00:00", 422, "from"),  # naive: which zone?
+        ("?from=2026-11-26T10:00:00Z&to=2026-11-25T10:00:00Z", 422, "body"),
+    ):
+        response = api.http.get(f"/reports/summary{query}", headers=admin)
+        assert response.status_code == status, query
+        assert field in json.loads(response.body)["error"]["fields"], (query, response.body)
+
+
+def test_the_report_reads_the_same_however_many_deals_went_out(store: Store, clock: FakeClock) -> None:
+    from chalicelib.reports import ReportQuery, channel_summary
+    from tests.fakes import ReadRecorder
+
+    def cost() -> tuple[int, int]:
+        reading = ReadRecorder(store)
+        channel_summary(reading, clock(), ReportQuery(limit=2))
+        return reading.requests, reading.items_read
+
+    # Given three deals out, then seven
+    for n in range(3):
+        release(store, clock, f"COST{n}")
+    few = cost()
+    for n in range(4):
+        release(store, clock, f"MORE{n}")
+    # Then a page of two costs the same requests and reads the same number of items
+    assert cost() == few

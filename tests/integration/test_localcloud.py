@@ -44,7 +44,7 @@ def test_the_template_provisions_the_table_queues_and_secret(cloud: Stack) -> No
     ddb = client("dynamodb")
     table = ddb.describe_table(TableName=cloud.environment["TABLE_NAME"])["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["PK", "SK"]
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["GSI1"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["GSI1", "GSI2"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     ttl = ddb.describe_time_to_live(TableName=cloud.environment["TABLE_NAME"])["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")

@@ -147,6 +147,28 @@ def test_a_dotted_name_updates_a_member_of_a_map(store: Store) -> None:
     assert "history.b" not in after
 
 
+def test_the_sparse_index_pages_with_its_own_cursors(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.store import GSI2
+
+    start = datetime(2026, 11, 26, tzinfo=UTC)
+    for n in range(5):
+        store.put({**Keys.deal(f"d{n}"), **Keys.deal_ending(start + timedelta(hours=n), f"d{n}"), "id": f"d{n}"})
+    store.put({**Keys.deal("never"), "id": "never"})  # no GSI2 keys: not in the index at all
+    seen, cursor = [], None
+    while True:
+        page = store.query(Keys.DEALS_ENDING, index=GSI2, limit=2, cursor=cursor)
+        seen += [item["id"] for item in page.items]
+        if (cursor := page.next) is None:
+            break
+    assert seen == [f"d{n}" for n in range(5)]
+    first = store.query(Keys.DEALS_ENDING, index=GSI2, limit=2).next
+    assert first is not None
+    with pytest.raises(InvalidCursor):  # a GSI2 position is not a GSI1 one
+        store.query(Keys.DEALS_ENDING, index=GSI1, limit=2, cursor=first)
+
+
 def test_an_index_pages_with_its_cursor_and_refuses_one_with_other_keys(store: Store) -> None:
     # Items may carry other indexes' keys too; an index's cursor holds the table's and its own.
     for n in range(5):

@@ -398,7 +398,8 @@ def test_a_delivery_that_keeps_meeting_other_writes_is_a_409_for_x_to_redeliver(
     from chalicelib.inbox import receive_x_delivery
     from chalicelib.sentiment import VaderClassifier
 
-    busy = AlwaysBusy(store.table_name, store._client, clock=store._clock)
+    pauses: list[float] = []
+    busy = AlwaysBusy(store.table_name, store._client, clock=store._clock, sleep=pauses.append)
     body = json.dumps(aaa_follow(ACCOUNT, "5550001", 1_700_000_000_000)).encode()
     with pytest.raises(Conflict):
         receive_x_delivery(
@@ -411,3 +412,7 @@ def test_a_delivery_that_keeps_meeting_other_writes_is_a_409_for_x_to_redeliver(
             enqueue=lambda messages: None,
             classifier=VaderClassifier(),
         )
+    # after jittered pauses (no two alike) that stop at the retry deadline
+    assert len(pauses) > 1
+    assert len(set(pauses)) == len(pauses)
+    assert sum(pauses) <= 2.0
