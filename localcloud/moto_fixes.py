@@ -103,10 +103,10 @@ def _serialise_dynamodb() -> None:
                 _count_change()
             return call_action(handler)
 
-    handler: Any = DynamoHandler
-    handler.call_action = one_request_at_a_time
-    backend: Any = DynamoDBBackend
-    backend.transact_write_items = transact_write_items
+    handler_class: Any = DynamoHandler  # Any: assigning to a class's methods is the point here
+    handler_class.call_action = one_request_at_a_time
+    backend_class: Any = DynamoDBBackend
+    backend_class.transact_write_items = transact_write_items
 
 
 _query_scope = threading.local()  # the partition the running query asks for (it runs under the lock)
