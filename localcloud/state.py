@@ -174,7 +174,10 @@ def capture(resources: Resources, local_secrets: dict[str, str]) -> Snapshot:
             if table.range_key_attr
             else list(partitions)
         )
-        snapshot.tables[name] = [_compact({k: _attribute_json(v) for k, v in i.attrs.items()}) for i in items]
+        expired = _expiry(table, time.time())
+        snapshot.tables[name] = [
+            _compact({k: _attribute_json(v) for k, v in i.attrs.items()}) for i in items if not expired(i)
+        ]
     sqs = sqs_backends[resources.account][resources.region]
     now = time.time()
     for name in resources.queues:
@@ -193,6 +196,22 @@ def capture(resources: Resources, local_secrets: dict[str, str]) -> Snapshot:
     for name in resources.secrets:
         snapshot.secret_strings[name] = secrets.get_secret_value(name, None, None)["SecretString"]
     return snapshot
+
+
+def _expiry(table: Any, now: float) -> Callable[[Any], bool]:
+    """Whether an item's TTL has passed. moto never deletes expired items (DynamoDB does, within
+    days); the app already ignores them, and a snapshot leaves them out, so a restart drops them."""
+    ttl = table.ttl if table.ttl.get("TimeToLiveStatus") == "ENABLED" else {}
+    attribute = ttl.get("AttributeName")
+
+    def expired(item: Any) -> bool:
+        value = item.attrs.get(attribute) if attribute else None
+        try:
+            return value is not None and value.type == "N" and float(value.value) < now
+        except ValueError:
+            return False
+
+    return expired
 
 
 def restore(snapshot: Snapshot, resources: Resources, clients: Callable[[str], Any]) -> None:

@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def test_the_state_file_is_replaced_whole_and_readable_only_by_its_owner(tmp_pat
 
 
 def test_a_snapshot_restores_items_queued_messages_and_the_secret_into_a_new_cloud(tmp_path: Path) -> None:
-    # Given a provisioned cloud with items, two queued messages (one delayed, one with
+    # Given a provisioned cloud with items (one past its TTL), two queued messages (one delayed, one with
     # attributes) and a changed secret value
     with mock_aws():
         stack = provision(aws_client, stage="local")
@@ -75,8 +76,10 @@ def test_a_snapshot_restores_items_queued_messages_and_the_secret_into_a_new_clo
             {"PK": {"S": "FOLLOWER#1"}, "SK": {"S": "FOLLOWER"}, "history": {"M": {"e1": {"S": "x"}}}},
             {"PK": {"S": "DEAL#d1"}, "SK": {"S": "DEAL"}, "price": {"N": "799.00"}, "tags": {"SS": ["a", "b"]}},
             {"PK": {"S": "BLOB#1"}, "SK": {"S": "B"}, "raw": {"B": b"\x00\x01binary"}},
+            {"PK": {"S": "DEDUPE#1"}, "SK": {"S": "D"}, "ttl": {"N": str(int(time.time()) + 3600)}},
         ]
-        for item in items:
+        expired = {"PK": {"S": "DEDUPE#0"}, "SK": {"S": "D"}, "ttl": {"N": str(int(time.time()) - 60)}}
+        for item in [*items, expired]:
             ddb.put_item(TableName=table, Item=item)
         queue = stack.environment["DELIVERY_QUEUE_URL"]
         sqs.send_message(QueueUrl=queue, MessageBody='{"kind": "dm", "id": "now"}')
@@ -93,7 +96,7 @@ def test_a_snapshot_restores_items_queued_messages_and_the_secret_into_a_new_clo
     with mock_aws():
         stack = provision(aws_client, stage="local")
         restore(read_state(tmp_path) or Snapshot(), kept_resources(stack, "us-east-1"), aws_client)
-        # Then every item, message and the secret's value are back
+        # Then every item (but the one whose TTL passed), message and the secret's value are back
         ddb, sqs = aws_client("dynamodb"), aws_client("sqs")
         found = ddb.scan(TableName=stack.environment["TABLE_NAME"])["Items"]
         assert sorted(found, key=lambda i: i["PK"]["S"]) == sorted(items, key=lambda i: i["PK"]["S"])
