@@ -47,6 +47,7 @@ unit: $(STAMP)
 package: $(STAMP)  ## SAM template + deployment.zip in build/
 	rm -rf build/$(STAGE)
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json build/$(STAGE)
+	$(BIN)/python -m infra.slim build/$(STAGE)/deployment.zip  # drops what never loads (infra/slim.py)
 	@ls -l build/$(STAGE)
 
 validate: package  ## offline infra checks: cfn-lint on SAM and its translation, moto smoke deploy

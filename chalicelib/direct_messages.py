@@ -307,7 +307,10 @@ class _Drain:
                 condition=Attr("sent").not_exists() | Attr("sent").lt(budget.per_day),
             ),
             self.store.op_update(Keys.dm_sent(key), set=state, add={"attempts": 1}, condition=may_claim()),
-            self.store.op_delete(Keys.dm_queue_entry(str(waiting["queue"]), str(waiting["order"]))),
+            # Counted off the queue once: only while the entry is still there.
+            self.store.op_delete(
+                Keys.dm_queue_entry(str(waiting["queue"]), str(waiting["order"])), Attr("PK").exists()
+            ),
             totals_op(self.store, waiting=-1),
         ]
         if campaign is not None:
@@ -331,7 +334,10 @@ class _Drain:
         """Take an entry off its queue unsent, counted as its ``outcome``: ``dropped`` (its deal
         ended), ``skipped`` (its subscriber left) or None (its key is already past waiting)."""
         key = str(waiting["key"])
-        ops = [self.store.op_delete(Keys.dm_queue_entry(str(waiting["queue"]), str(waiting["order"])))]
+        entry = Keys.dm_queue_entry(str(waiting["queue"]), str(waiting["order"]))
+        # Only while the entry is there: a run that overlaps this one may have claimed it since
+        # this run read it, and has counted it off the queue already.
+        ops = [self.store.op_delete(entry, Attr("PK").exists())]
         if outcome is not None:
             ops.append(
                 self.store.op_update(
@@ -345,8 +351,9 @@ class _Drain:
             ops.append(self.store.op_update(Keys.dm_campaign(str(campaign["deal_id"])), add={"taken": 1}))
         try:
             self.store.transact(ops)
-        except ConditionFailed:
-            self.discard(waiting, campaign, None)
+        except ConditionFailed as exc:
+            if exc.index != 0 and outcome is not None:  # the key is past waiting: just the entry goes
+                self.discard(waiting, campaign, None)
             return
         except TransactionConflict:
             self.report.stopped = "conflict"  # the entry stays; the next run meets it again

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.util
 import re
+import sys
+import types
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from chalicelib.store import GSI1, AlreadyExists, Keys, Store, iso
 
@@ -23,9 +27,25 @@ MAX_WEIGHTED_LENGTH = 280
 
 def weighted_length(text: str) -> int:
     """Length as X counts it (URLs 23, CJK and emoji 2, after NFC), via twitter-text's rules."""
+    _provide_pkg_resources()
     from twitter_text import parse_tweet  # lazy: its regexes cost ~0.2 s, paid only when posting
 
     return int(parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
+
+
+def _provide_pkg_resources() -> None:
+    """twitter-text reads its emoji list with ``pkg_resources.resource_string`` (setuptools), which a
+    Lambda Python runtime need not have (3.12's has none): where it is missing, a stand-in with
+    that one function, reading the file the same way, takes its place."""
+    if "pkg_resources" in sys.modules or importlib.util.find_spec("pkg_resources") is not None:
+        return
+    stand_in = types.ModuleType("pkg_resources")
+
+    def resource_string(module: str, name: str) -> bytes:  # a file beside the module, as setuptools reads it
+        return Path(str(sys.modules[module].__file__)).with_name(name).read_bytes()
+
+    stand_in.resource_string = resource_string  # type: ignore[attr-defined]
+    sys.modules["pkg_resources"] = stand_in
 
 
 def fingerprint(text: str) -> str:

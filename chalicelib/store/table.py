@@ -204,8 +204,11 @@ class Store:
         params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"ConditionCheck": params}
 
-    def op_delete(self, key: Key) -> dict[str, Any]:
-        return {"Delete": {"TableName": self.table_name, "Key": _to_wire(key)}}
+    def op_delete(self, key: Key, condition: ConditionBase | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"TableName": self.table_name, "Key": _to_wire(key)}
+        if condition is not None:
+            params.update(self._condition(condition))
+        return {"Delete": params}
 
     def transact(self, ops: Sequence[dict[str, Any]], *, token: str | None = None) -> None:
         """All or nothing. ``token`` makes a retried call idempotent for ten minutes."""

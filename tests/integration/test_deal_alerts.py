@@ -445,3 +445,29 @@ def test_a_released_deal_with_dm_subscribers_queues_its_fan_out(store: Store, cl
     deal_id = released_deal(store, clock, queue_alerts=queued.append)
     assert queued == [deal_id]
     assert list_outbox(store, limit=5, cursor=None).items[0]["deal_id"] == deal_id
+
+
+class OverlappingRun(Store):
+    """A store on which another drain run sends the whole queue between this run's read of the
+    queue and its claims: the run that overran its minute and the next one, interleaved."""
+
+    def __init__(self, inner: Store, x: Publisher, clock: FakeClock) -> None:
+        super().__init__(inner.table_name, inner._client, clock=inner._clock)
+        self.inner, self.x, self.clock, self.overlapped = inner, x, clock, False
+
+    def query(self, partition: str, **options: Any) -> Any:
+        page = super().query(partition, **options)
+        if partition.startswith("DMQUEUE#") and page.items and not self.overlapped:
+            self.overlapped = True
+            drain(self.inner, self.x, self.clock)  # the other run takes every entry of this page first
+        return page
+
+
+def test_overlapping_runs_send_each_alert_once_and_count_it_once(store: Store, clock: FakeClock) -> None:
+    deal_id = alerts_waiting(store, clock, 3)
+    x = FakeX(clock)
+    report = drain(OverlappingRun(store, x, clock), x, clock)
+    assert (report.sent, x.dm_calls) == ([], 3)  # the other run sent all three; this one none
+    assert dm_totals(store) == {"waiting": 0, "sent": 3, "unknown": 0, "failed": 0, "skipped": 0, "dropped": 0}
+    campaign = store.get(Keys.dm_campaign(deal_id))
+    assert (campaign["queued"], campaign["taken"]) == (3, 3)  # type: ignore[index]
