@@ -176,6 +176,20 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(browser: Browser, api
     assert browser.post("/console/sign-out", {"csrf_token": stolen}).status_code == 403
 
 
+def test_every_console_post_needs_the_sessions_csrf_token(browser: Browser) -> None:
+    from app import app
+
+    posts = [p for p, methods in app.routes.items() if p.startswith("/console/") and "POST" in methods]
+    assert len(posts) >= 6  # sign-out, compose, edit, cancel, resume, the keywords: new ones join by themselves
+    for path in posts:
+        if path == "/console/sign-in":  # no session yet: its own signed token (the next test)
+            continue
+        concrete = path.replace("{deal_id}", "d_1").replace("{user_id}", "42")
+        for fields in ({}, {"csrf_token": "forged"}, {"csrf_token": ""}):
+            assert browser.post(concrete, {"term": "outlet", **fields}).status_code == 403, (path, fields)
+    assert browser.get("/console").status_code == 200  # still signed in: sign-out was refused too
+
+
 def test_the_sign_in_form_needs_its_own_signed_token(api: Any, admin: dict[str, str]) -> None:
     create_operator(api, admin)
     visitor = Browser(api)
