@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.console.sessions import SignInLimits, begin_sign_in, sign_in_succeeded
 from chalicelib.store import Keys, Store
+from tests.conftest import FakeClock
 from tests.console_browser import (
     EMAIL,
     FORM,
@@ -116,6 +118,22 @@ def test_failed_sign_ins_are_limited_per_source_address(api: Any, admin: dict[st
     codes = [visitor.sign_in(email=f"guess{n}@example.com", password="wrong password!").status_code for n in range(21)]
     assert codes[:20] == [401] * 20
     assert codes[20] == 429
+
+
+def test_guesses_in_flight_together_count_against_the_limit_before_any_is_checked(
+    store: Store, clock: FakeClock
+) -> None:
+    limits = SignInLimits(per_account=5, per_address=7)
+    # Six guesses at one account arrive together (parallel Lambdas): none has failed yet, but each
+    # is counted before its password is checked, so only five are ever checked.
+    together = [begin_sign_in(store, "olivia@example.com", "203.0.113.9", clock(), limits) for _ in range(6)]
+    assert [c["account"] if c else None for c in together] == [1, 2, 3, 4, 5, None]
+    # A right password gives the address its count back; the address then fills with other accounts,
+    # and an account refused because the address is full is not charged for it.
+    sign_in_succeeded(store, "olivia@example.com", "203.0.113.9", clock(), limits)
+    others = [begin_sign_in(store, f"guess{n}@example.com", "203.0.113.9", clock(), limits) for n in range(4)]
+    assert [c["address"] if c else None for c in others] == [5, 6, 7, None]
+    assert begin_sign_in(store, "guess3@example.com", "198.51.100.4", clock(), limits) == {"account": 1, "address": 1}
 
 
 def test_without_a_session_every_console_page_redirects_to_sign_in(api: Any) -> None:
