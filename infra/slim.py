@@ -62,6 +62,7 @@ def slim(archive: Path) -> tuple[int, int]:
             if removable(info.filename):
                 continue
             out.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    shutil.copymode(archive, rewritten)  # the temporary file is private (0600); the zip keeps its mode
     shutil.move(rewritten, archive)
     return before, archive.stat().st_size
 

@@ -134,7 +134,8 @@ def sign_in() -> Response:
     email = visit.form.get("email", "").strip().lower()[:254]
     password = visit.form.get("password", "")
     address = str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
-    if sessions.sign_in_blocked(visit.store, email, address, visit.now, SIGN_IN_LIMITS):
+    counts = sessions.begin_sign_in(visit.store, email, address, visit.now, SIGN_IN_LIMITS)
+    if counts is None:
         minutes = int(SIGN_IN_LIMITS.window.total_seconds() // 60)
         return page(
             "error.html",
@@ -148,9 +149,11 @@ def sign_in() -> Response:
 
     operator = check_credentials(visit.store, email, password)
     if operator is None:
-        sessions.record_failed_sign_in(visit.store, email, address, visit.now, SIGN_IN_LIMITS, notify=deps.notify_alert)
+        sessions.record_failed_sign_in(
+            visit.store, email, address, counts, visit.now, SIGN_IN_LIMITS, notify=deps.notify_alert
+        )
         return _sign_in_page(visit, 401, error="That email and password do not match an operator.", email=email)
-    sessions.clear_failures(visit.store, email, visit.now, SIGN_IN_LIMITS)
+    sessions.sign_in_succeeded(visit.store, email, address, visit.now, SIGN_IN_LIMITS)
     _, session_id = sessions.start_session(visit.store, operator, visit.now)
     max_age = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
     cookies = [

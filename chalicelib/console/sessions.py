@@ -5,13 +5,15 @@ scoped to the console's path); the table keeps only the id's SHA-256, with the o
 session's CSRF token (the synchroniser token every form carries) and two expiries: 12 hours
 after sign-in, or 2 hours after the last request. Signing out deletes the item, so the cookie is
 dead even if someone kept a copy. Before a session exists, the sign-in form is protected by a
-signed double-submit cookie. Failed sign-ins are counted per account and per source address in
-15-minute windows (items with a TTL); past the limit sign-in answers 429 and an alert is raised.
+signed double-submit cookie. Sign-ins are counted as failures per account and per source
+address in 15-minute windows (items with a TTL) before the password is checked, and a success
+takes its count back; past the limit sign-in answers 429 and an alert is raised.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -22,7 +24,7 @@ from http.cookies import CookieError, SimpleCookie
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib.alerts import Notify, raise_alert
-from chalicelib.store import ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store import ConditionFailed, Item, Key, Keys, Store, iso
 
 SESSION_COOKIE = "outlet_session"
 SIGN_IN_COOKIE = "outlet_sign_in"  # the pre-session CSRF nonce for the sign-in form
@@ -176,44 +178,65 @@ def _limit(scope: str, limits: SignInLimits) -> int:
     return limits.per_account if scope == "account" else limits.per_address
 
 
-def sign_in_blocked(store: Store, email: str, address: str, now: datetime, limits: SignInLimits) -> bool:
-    """True when the account or the address used up its failures in this window."""
-    window = iso(_window(now, limits))
-    keys = [
-        (Keys.sign_in_failures(scope, subject, window), _limit(scope, limits))
-        for scope, subject in _subjects(email, address)
-    ]
-    limit_of = {key["PK"]: limit for key, limit in keys}
-    found = store.batch_get(key for key, _ in keys)
-    return any(int(item.get("failures", 0)) >= limit_of[str(item["PK"])] for item in found)
+def begin_sign_in(store: Store, email: str, address: str, now: datetime, limits: SignInLimits) -> dict[str, int] | None:
+    """Count this attempt as a failure before the password is checked: each scope's count with it,
+    or None (nothing counted) when the account or the address used up its failures in this window.
+    Counting first means parallel guesses cannot all pass a check made before any of them was
+    counted: at most the limit's worth are ever checked. A success takes its count back."""
+    start = _window(now, limits)
+    expires = int((start + limits.window + timedelta(minutes=1)).timestamp())
+    counts: dict[str, int] = {}
+    counted: list[Key] = []
+    for scope, subject in _subjects(email, address):
+        key = Keys.sign_in_failures(scope, subject, iso(start))
+        room = Attr("failures").not_exists() | Attr("failures").lt(_limit(scope, limits))
+        try:
+            item = store.update(key, add={"failures": 1}, set={"ttl": expires}, condition=room)
+        except ConditionFailed:
+            for earlier in counted:  # the account's count, when the address is the one that is full
+                store.update(earlier, add={"failures": -1})
+            return None
+        counted.append(key)
+        counts[scope] = int(item["failures"])
+    return counts
 
 
 def record_failed_sign_in(
-    store: Store, email: str, address: str, now: datetime, limits: SignInLimits, notify: Notify | None = None
+    store: Store,
+    email: str,
+    address: str,
+    counts: dict[str, int],
+    now: datetime,
+    limits: SignInLimits,
+    notify: Notify | None = None,
 ) -> None:
-    """Count a failure; the one that reaches a limit raises an alert (once per subject and window)."""
+    """The attempt failed (``begin_sign_in`` counted it): the one that reached a limit raises an
+    alert, once per subject and window."""
     start = _window(now, limits)
-    expires = int((start + limits.window + timedelta(minutes=1)).timestamp())
     for scope, subject in _subjects(email, address):
-        counted = store.update(
-            Keys.sign_in_failures(scope, subject, iso(start)), add={"failures": 1}, set={"ttl": expires}
+        if counts.get(scope, 0) != _limit(scope, limits):
+            continue
+        what = "one account" if scope == "account" else f"the address {address}"
+        raise_alert(
+            store,
+            alert_id=f"sign-in-burst-{scope}-{hashlib.sha256(subject.encode()).hexdigest()[:16]}-{iso(start)}",
+            kind="sign_in_burst",
+            message=f"{_limit(scope, limits)} failed console sign-ins for {what} within "
+            f"{int(limits.window.total_seconds() // 60)} minutes; further attempts are refused until "
+            "the window ends.",
+            raised_at=now,
+            notify=notify,
+            scope=scope,
         )
-        if int(counted["failures"]) == _limit(scope, limits):
-            what = "one account" if scope == "account" else f"the address {address}"
-            raise_alert(
-                store,
-                alert_id=f"sign-in-burst-{scope}-{hashlib.sha256(subject.encode()).hexdigest()[:16]}-{iso(start)}",
-                kind="sign_in_burst",
-                message=f"{_limit(scope, limits)} failed console sign-ins for {what} within "
-                f"{int(limits.window.total_seconds() // 60)} minutes; further attempts are refused until "
-                "the window ends.",
-                raised_at=now,
-                notify=notify,
-                scope=scope,
-            )
 
 
-def clear_failures(store: Store, email: str, now: datetime, limits: SignInLimits) -> None:
-    """A successful sign-in forgives the account's earlier typos (not the address's)."""
-    scope, subject = _subjects(email, "")[0]
-    store.delete(Keys.sign_in_failures(scope, subject, iso(_window(now, limits))))
+def sign_in_succeeded(store: Store, email: str, address: str, now: datetime, limits: SignInLimits) -> None:
+    """A successful sign-in was no failure: the address gets its count back, and the account's
+    earlier typos are forgiven."""
+    (_, account), (_, source) = _subjects(email, address)
+    window = iso(_window(now, limits))
+    with contextlib.suppress(ConditionFailed):  # only a count that is there: never a negative one
+        store.update(
+            Keys.sign_in_failures("address", source, window), add={"failures": -1}, condition=Attr("failures").gt(0)
+        )
+    store.delete(Keys.sign_in_failures("account", account, window))

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.console.sessions import SignInLimits, begin_sign_in, sign_in_succeeded
 from chalicelib.store import Keys, Store
+from tests.conftest import FakeClock
 from tests.console_browser import (
     EMAIL,
     FORM,
@@ -118,6 +120,22 @@ def test_failed_sign_ins_are_limited_per_source_address(api: Any, admin: dict[st
     assert codes[20] == 429
 
 
+def test_guesses_in_flight_together_count_against_the_limit_before_any_is_checked(
+    store: Store, clock: FakeClock
+) -> None:
+    limits = SignInLimits(per_account=5, per_address=7)
+    # Six guesses at one account arrive together (parallel Lambdas): none has failed yet, but each
+    # is counted before its password is checked, so only five are ever checked.
+    together = [begin_sign_in(store, "olivia@example.com", "203.0.113.9", clock(), limits) for _ in range(6)]
+    assert [c["account"] if c else None for c in together] == [1, 2, 3, 4, 5, None]
+    # A right password gives the address its count back; the address then fills with other accounts,
+    # and an account refused because the address is full is not charged for it.
+    sign_in_succeeded(store, "olivia@example.com", "203.0.113.9", clock(), limits)
+    others = [begin_sign_in(store, f"guess{n}@example.com", "203.0.113.9", clock(), limits) for n in range(4)]
+    assert [c["address"] if c else None for c in others] == [5, 6, 7, None]
+    assert begin_sign_in(store, "guess3@example.com", "198.51.100.4", clock(), limits) == {"account": 1, "address": 1}
+
+
 def test_without_a_session_every_console_page_redirects_to_sign_in(api: Any) -> None:
     from app import app
 
@@ -174,6 +192,20 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(browser: Browser, api
     other.sign_in()
     stolen = csrf_of(text(other.get("/console")))
     assert browser.post("/console/sign-out", {"csrf_token": stolen}).status_code == 403
+
+
+def test_every_console_post_needs_the_sessions_csrf_token(browser: Browser) -> None:
+    from app import app
+
+    posts = [p for p, methods in app.routes.items() if p.startswith("/console/") and "POST" in methods]
+    assert len(posts) >= 6  # sign-out, compose, edit, cancel, resume, the keywords: new ones join by themselves
+    for path in posts:
+        if path == "/console/sign-in":  # no session yet: its own signed token (the next test)
+            continue
+        concrete = path.replace("{deal_id}", "d_1").replace("{user_id}", "42")
+        for fields in ({}, {"csrf_token": "forged"}, {"csrf_token": ""}):
+            assert browser.post(concrete, {"term": "outlet", **fields}).status_code == 403, (path, fields)
+    assert browser.get("/console").status_code == 200  # still signed in: sign-out was refused too
 
 
 def test_the_sign_in_form_needs_its_own_signed_token(api: Any, admin: dict[str, str]) -> None:
