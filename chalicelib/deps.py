@@ -24,7 +24,7 @@ from chalicelib.feedback import SpikePolicy
 from chalicelib.fees import FeeSchedule
 from chalicelib.publishing import LazyPublisher, OutboxPublisher, Publisher
 from chalicelib.releases import ReleasePolicy
-from chalicelib.sentiment import Classifier, VaderClassifier
+from chalicelib.sentiment import Classifier, default_classifier
 from chalicelib.store import Store, utcnow
 from chalicelib.welcome import WelcomePolicy
 
@@ -173,9 +173,8 @@ def notify_alert(alert: dict[str, Any]) -> None:
         )
 
 
-@functools.cache
 def classifier() -> Classifier:
-    return VaderClassifier()
+    return default_classifier()
 
 
 def welcome_policy() -> WelcomePolicy:

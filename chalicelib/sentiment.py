@@ -7,6 +7,7 @@ links say nothing about feeling, so they are removed before scoring.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,3 +51,20 @@ class VaderClassifier:
         cleaned = _NOISE.sub(" ", text).strip()
         compound = float(_analyzer().polarity_scores(cleaned)["compound"]) if cleaned else 0.0
         return Sentiment(label_of(compound), Decimal(str(round(compound, 4))))
+
+
+MODELS = ("vader",)
+
+
+def default_classifier() -> Classifier:
+    """The classifier the service uses (CONTRACT): ``SENTIMENT_MODEL`` names it, VADER by default.
+    Read at call time; one instance per model and container."""
+    name = os.environ.get("SENTIMENT_MODEL", "vader").strip().lower() or "vader"
+    if name not in MODELS:
+        raise ValueError(f"SENTIMENT_MODEL must be one of {', '.join(MODELS)}, not {name!r}")
+    return _classifier(name)
+
+
+@functools.cache
+def _classifier(name: str) -> Classifier:
+    return VaderClassifier()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.sentiment import VaderClassifier, label_of
+from chalicelib.sentiment import VaderClassifier, default_classifier, label_of
 
 vader = VaderClassifier()
 
@@ -43,3 +43,14 @@ def test_labels_follow_the_plus_minus_0_05_convention() -> None:
         "neutral",
         "negative",
     )
+
+
+def test_the_default_classifier_is_vader_and_sentiment_model_selects_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENTIMENT_MODEL", raising=False)
+    assert isinstance(default_classifier(), VaderClassifier)
+    assert default_classifier().score("Love this deal!").label == "positive"
+    monkeypatch.setenv("SENTIMENT_MODEL", "VADER")
+    assert isinstance(default_classifier(), VaderClassifier)
+    monkeypatch.setenv("SENTIMENT_MODEL", "bert")
+    with pytest.raises(ValueError, match="SENTIMENT_MODEL"):
+        default_classifier()
