@@ -17,6 +17,11 @@ VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
 CURRENCIES = frozenset(_ISO_4217.split())
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "INR": "₹"}
 CENT = Decimal("0.01")
+# ISO 4217 minor units where they are not 2 (a yen has no cents; a Kuwaiti dinar has 1000 fils).
+_DECIMALS = {
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+}
 
 
 def format_money(amount: Decimal, currency: str) -> str:
@@ -29,3 +34,19 @@ def format_money(amount: Decimal, currency: str) -> str:
 
 def percent_off(price: Decimal, list_price: Decimal) -> int:
     return int(((list_price - price) / list_price * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def decimals(currency: str) -> int:
+    """How many digits after the point an amount in ``currency`` has (ISO 4217 minor units)."""
+    return _DECIMALS.get(currency, 2)
+
+
+def format_amount(amount: Decimal | str, currency: str) -> str:
+    """An exact amount for people reading a report: ``$107,286.00``, ``€24,680.00``, ``KWD 1,234.500``,
+    ``¥1,200``: the currency's own decimals, thousands separated, a symbol where one is unambiguous."""
+    places = decimals(currency)
+    value = Decimal(amount).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = f"{abs(value):,.{places}f}"
+    sign = "-" if value < 0 else ""
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"
