@@ -8,8 +8,7 @@ the stylesheet's classes (the CSP allows no inline styles).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -168,9 +167,7 @@ SPAN = 62.0  # percent of the width the longest bar takes: room for the label co
 LABEL_CHARS = 34
 
 
-def horizontal_bars(
-    title: str, rows: Sequence[tuple[str, Number]], css: str = "bar-value", shown: Shown = str
-) -> str:
+def horizontal_bars(title: str, rows: Sequence[tuple[str, Number]], css: str = "bar-value", shown: Shown = str) -> str:
     """One bar per row (a deal's revenue or orders), longest for the largest value; ``shown`` says a
     value as people read it (``$1,299.00``) while ``data-value`` keeps it exact."""
     if not rows:

@@ -118,5 +118,7 @@ def test_a_long_deal_name_is_shortened_on_the_chart_but_kept_whole_in_its_title(
     name = "Noise-cancelling wireless headset WL7024 with charging stand"
     root = parse(charts.horizontal_bars("Orders", [(name, 3)]))
     label = next(t.text for t in root.iter(f"{SVG}text") if t.get("class") == "hbar-label")
-    assert label is not None and len(label) == charts.LABEL_CHARS and label.endswith("…")
+    assert label is not None
+    assert len(label) == charts.LABEL_CHARS
+    assert label.endswith("…")
     assert next(root.iter(f"{SVG}rect")).get("data-label") == name
