@@ -161,7 +161,7 @@ def sentiment_per_day(days: Sequence[SentimentDay]) -> str:
     return _frame(title, body)
 
 
-ROW = 34  # px per horizontal bar: its label above it on a phone, beside it on a wide screen (CSS)
+ROW = 38  # px per horizontal bar: its label above it on a phone, beside it on a wide screen (CSS)
 BAR = 12
 SPAN = 62.0  # percent of the width the longest bar takes: room for the label column and the value
 LABEL_CHARS = 34
