@@ -172,7 +172,7 @@ def horizontal_bars(title: str, rows: Sequence[tuple[str, Number]], css: str = "
     value as people read it (``$1,299.00``) while ``data-value`` keeps it exact."""
     if not rows:
         return _frame(title, [_text(0.0, 20, "No data yet")], height=32, css="chart hbars")
-    top = nice_ceiling(max(value for _, value in rows))
+    top = max(value for _, value in rows)  # no axis is drawn: the longest bar takes the whole span
     body: list[str] = []
     for i, (label, value) in enumerate(rows):
         short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
