@@ -173,7 +173,7 @@ def check_spike(store: Store, at: datetime, policy: SpikePolicy, notify: Callabl
     alert_id = f"negative-spike-{iso(at.replace(minute=0, second=0, microsecond=0))}"
     message = (
         f"{negative} of the last {total} pieces of feedback were negative ({negative * 100 // total}%) "
-        f"in the {int(policy.window.total_seconds() // 60)} minutes to {iso(at)}."
+        f"in the {int(policy.window.total_seconds() // 60)} minutes to {at.day} {at:%b %Y, %H:%M} UTC."
     )
     return raise_alert(
         store,

@@ -51,3 +51,19 @@ def format_money(amount: Decimal, currency: str) -> str:
 
 def percent_off(price: Decimal, list_price: Decimal) -> int:
     return int(((list_price - price) / list_price * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def decimals(currency: str) -> int:
+    """How many digits after the point an amount in ``currency`` has (ISO 4217 minor units)."""
+    return -minor_unit(currency).as_tuple().exponent  # type: ignore[operator]
+
+
+def format_amount(amount: Decimal | str, currency: str) -> str:
+    """An exact amount for people reading a report: ``$107,286.00``, ``€24,680.00``, ``KWD 1,234.500``,
+    ``¥1,200``: the currency's own decimals, thousands separated, a symbol where one is unambiguous."""
+    places = decimals(currency)
+    value = Decimal(amount).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = f"{abs(value):,.{places}f}"
+    sign = "-" if value < 0 else ""
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"

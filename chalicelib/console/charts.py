@@ -8,16 +8,22 @@ the stylesheet's classes (the CSP allows no inline styles).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from html import escape
 
 from chalicelib.console.series import FollowerDay, SentimentDay
 
-WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 24  # room for the axis labels
+# Drawn in CSS pixels across the container's width (no viewBox: nothing is scaled, so the text stays
+# at the stylesheet's size on a phone and on a wide screen): heights in px, horizontal positions in
+# percent of the chart's width.
+HEIGHT = 220
+TOP, BOTTOM = 12, 24  # px: room for the top label and the dates under the baseline
+LEFT, RIGHT = 8.0, 1.0  # percent: room for the axis labels at the left
 Number = int | Decimal
+Shown = Callable[[Number], str]
 
 
 def nice_ceiling(value: Number) -> int:
@@ -33,8 +39,16 @@ def length(value: Number, top: Number, span: float) -> float:
     return round(float(value) / float(top) * span, 2) if top else 0.0
 
 
+def short_day(day: str) -> str:
+    """``29 Aug`` from ``2026-08-29``: an axis label."""
+    found = date.fromisoformat(day[:10])
+    return f"{found.day} {found:%b}"
+
+
 @dataclass(frozen=True)
 class Bar:
+    """One bar: ``x`` and ``width`` in percent of the chart's width, ``y`` and ``height`` in px."""
+
     css: str
     label: str
     value: Number
@@ -42,28 +56,36 @@ class Bar:
     y: float
     width: float
     height: float
+    shown: str = ""  # the value as people read it (the title); data-value keeps it exact
 
     def svg(self) -> str:
         return (
-            f'<rect class="{self.css}" x="{self.x}" y="{self.y}" width="{self.width}" height="{self.height}" '
+            f'<rect class="{self.css}" x="{self.x}%" y="{self.y}" width="{self.width}%" height="{self.height}" '
             f'data-label="{escape(self.label)}" data-value="{self.value}">'
-            f"<title>{escape(self.label)}: {self.value}</title></rect>"
+            f"<title>{escape(self.label)}: {escape(self.shown or str(self.value))}</title></rect>"
         )
 
 
-def _frame(title: str, body: Sequence[str], height: int = HEIGHT) -> str:
+def _frame(title: str, body: Sequence[str], height: int = HEIGHT, css: str = "chart") -> str:
     return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="{css}" width="100%" height="{height}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{"".join(body)}</svg>'
     )
 
 
-def _text(x: float, y: float, text: str, anchor: str = "start") -> str:
-    return f'<text class="axis" x="{x}" y="{y}" text-anchor="{anchor}">{escape(text)}</text>'
+def _text(x: float | str, y: float, text: str, anchor: str = "start", css: str = "axis") -> str:
+    where = f"{x}%" if isinstance(x, float) else x
+    return f'<text class="{css}" x="{where}" y="{y}" text-anchor="{anchor}">{escape(text)}</text>'
 
 
 def _line(x1: float, y1: float, x2: float, y2: float, css: str = "baseline") -> str:
-    return f'<line class="{css}" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}"/>'
+    return f'<line class="{css}" x1="{x1}%" y1="{y1}" x2="{x2}%" y2="{y2}"/>'
+
+
+def _columns(count: int) -> tuple[float, float]:
+    """Each day's column: its step and its bar's width, in percent."""
+    step = (100 - LEFT - RIGHT) / count
+    return step, round(step * 0.8, 3)
 
 
 def joins_and_leaves_bars(days: Sequence[FollowerDay]) -> list[Bar]:
@@ -73,11 +95,10 @@ def joins_and_leaves_bars(days: Sequence[FollowerDay]) -> list[Bar]:
     top = nice_ceiling(max(max(d.joined, d.left) for d in days))
     half = (HEIGHT - TOP - BOTTOM) / 2
     middle = TOP + half
-    step = (WIDTH - LEFT - RIGHT) / len(days)
+    step, width = _columns(len(days))
     bars: list[Bar] = []
     for i, d in enumerate(days):
-        x = round(LEFT + i * step + step * 0.1, 2)
-        width = round(step * 0.8, 2)
+        x = round(LEFT + i * step + step * 0.1, 3)
         up, down = length(d.joined, top, half), length(d.left, top, half)
         bars.append(Bar("bar-join", f"{d.day} joined", d.joined, x, round(middle - up, 2), width, up))
         bars.append(Bar("bar-leave", f"{d.day} left", d.left, x, round(middle, 2), width, down))
@@ -92,12 +113,12 @@ def joins_and_leaves(days: Sequence[FollowerDay]) -> str:
     middle = TOP + (HEIGHT - TOP - BOTTOM) / 2
     body = [bar.svg() for bar in joins_and_leaves_bars(days)]
     body += [
-        _line(LEFT, middle, WIDTH - RIGHT, middle),
-        _text(LEFT - 6, TOP + 10, f"+{top}", "end"),
-        _text(LEFT - 6, middle + 4, "0", "end"),
-        _text(LEFT - 6, HEIGHT - BOTTOM, f"-{top}", "end"),
-        _text(LEFT, HEIGHT - 6, days[0].day),
-        _text(WIDTH - RIGHT, HEIGHT - 6, days[-1].day, "end"),
+        _line(LEFT, middle, 100 - RIGHT, middle),
+        _text(0.0, TOP + 10, f"+{top}"),
+        _text(0.0, middle + 4, "0"),
+        _text(0.0, HEIGHT - BOTTOM, f"-{top}"),
+        _text(LEFT, HEIGHT - 6, short_day(days[0].day)),
+        _text(100 - RIGHT, HEIGHT - 6, short_day(days[-1].day), "end"),
     ]
     return _frame(title, body)
 
@@ -111,10 +132,10 @@ def sentiment_bars(days: Sequence[SentimentDay]) -> list[Bar]:
     top = nice_ceiling(max(d.positive + d.neutral + d.negative for d in days))
     span = HEIGHT - TOP - BOTTOM
     base = HEIGHT - BOTTOM
-    step = (WIDTH - LEFT - RIGHT) / len(days)
+    step, width = _columns(len(days))
     bars: list[Bar] = []
     for i, d in enumerate(days):
-        x, width = round(LEFT + i * step + step * 0.1, 2), round(step * 0.8, 2)
+        x = round(LEFT + i * step + step * 0.1, 3)
         floor = float(base)
         for label in SENTIMENT_ORDER:
             value = int(getattr(d, label))
@@ -131,33 +152,35 @@ def sentiment_per_day(days: Sequence[SentimentDay]) -> str:
     top = nice_ceiling(max(d.positive + d.neutral + d.negative for d in days))
     body = [bar.svg() for bar in sentiment_bars(days)]
     body += [
-        _line(LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, HEIGHT - BOTTOM),
-        _text(LEFT - 6, TOP + 10, str(top), "end"),
-        _text(LEFT - 6, HEIGHT - BOTTOM, "0", "end"),
-        _text(LEFT, HEIGHT - 6, days[0].day),
-        _text(WIDTH - RIGHT, HEIGHT - 6, days[-1].day, "end"),
+        _line(LEFT, HEIGHT - BOTTOM, 100 - RIGHT, HEIGHT - BOTTOM),
+        _text(0.0, TOP + 10, str(top)),
+        _text(0.0, HEIGHT - BOTTOM, "0"),
+        _text(LEFT, HEIGHT - 6, short_day(days[0].day)),
+        _text(100 - RIGHT, HEIGHT - 6, short_day(days[-1].day), "end"),
     ]
     return _frame(title, body)
 
 
-ROW = 48  # one horizontal bar's row: its label above, the bar below, so long names fit on a phone
-BAR = 16
-VALUE_ROOM = 110  # room right of the longest bar for its value
+ROW = 38  # px per horizontal bar: its label above it on a phone, beside it on a wide screen (CSS)
+BAR = 12
+SPAN = 62.0  # percent of the width the longest bar takes: room for the label column and the value
+LABEL_CHARS = 34
 
 
-def horizontal_bars(title: str, rows: Sequence[tuple[str, Number]], css: str = "bar-value") -> str:
-    """One bar per row (a deal's revenue or orders), longest for the largest value."""
+def horizontal_bars(title: str, rows: Sequence[tuple[str, Number]], css: str = "bar-value", shown: Shown = str) -> str:
+    """One bar per row (a deal's revenue or orders), longest for the largest value; ``shown`` says a
+    value as people read it (``$1,299.00``) while ``data-value`` keeps it exact."""
     if not rows:
-        return _frame(title, [_text(LEFT, 20, "No data yet")], height=32)
-    height = TOP + ROW * len(rows)
-    top = nice_ceiling(max(value for _, value in rows))
-    span = WIDTH - RIGHT - VALUE_ROOM
+        return _frame(title, [_text(0.0, 20, "No data yet")], height=32, css="chart hbars")
+    top = max(value for _, value in rows)  # no axis is drawn: the longest bar takes the whole span
     body: list[str] = []
     for i, (label, value) in enumerate(rows):
-        y = TOP + i * ROW
-        short = label if len(label) <= 48 else label[:47] + "…"
-        body.append(_text(0, y + 20, short))
-        bar = Bar(css, label, value, 0, y + 26, length(value, top, span), BAR)
-        body.append(bar.svg())
-        body.append(_text(bar.width + 6, y + 26 + BAR - 2, str(value)))
-    return _frame(title, body, height=height)
+        short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+        bar = Bar(css, label, value, 0.0, 18, length(value, top, SPAN), BAR, shown(value))
+        body.append(
+            f'<g class="hbar-row" transform="translate(0,{TOP // 3 + i * ROW})">'
+            + _text(0.0, 13, short, css="hbar-label")
+            + f'<g class="hbar-track">{bar.svg()}'
+            + f'<text class="hbar-value" x="{bar.width}%" dx="6" y="{18 + BAR - 1}">{escape(bar.shown)}</text></g></g>'
+        )
+    return _frame(title, body, height=TOP // 3 + ROW * len(rows), css="chart hbars")

@@ -37,18 +37,12 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = when
-    env.filters["money"] = money
+    from chalicelib.console import filters
+
+    for name in ("when", "day", "times_in", "amount", "money", "exact_money"):
+        env.filters[name] = getattr(filters, name)
+    env.globals["what_was_liked"] = filters.what_was_liked
     return env
-
-
-def when(stamp: Any) -> str:
-    """``2026-11-26 12:00 UTC`` from a stored ISO time."""
-    return f"{str(stamp)[:16].replace('T', ' ')} UTC" if stamp else "-"
-
-
-def money(by_currency: Any) -> str:
-    return ", ".join(f"{amount} {currency}" for currency, amount in dict(by_currency or {}).items()) or "-"
 
 
 def page(template: str, status: int = 200, headers: Headers | None = None, **context: Any) -> Response:

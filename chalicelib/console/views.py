@@ -3,6 +3,7 @@ A view takes the ``Visit`` (who asks, the store, the time, the form) and returns
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -14,7 +15,7 @@ from chalicelib.alerts import list_alerts
 from chalicelib.channel import HELD, channel_state, resume_publishing
 from chalicelib.community import STATUSES as FOLLOWER_STATUSES
 from chalicelib.community import community_summary, list_followers
-from chalicelib.console import charts, forms, series
+from chalicelib.console import charts, filters, forms, series
 from chalicelib.console.render import page, redirect
 from chalicelib.console.sessions import Session
 from chalicelib.deals import (
@@ -75,14 +76,11 @@ def overview(visit: Visit) -> Response:
     followers = series.follower_days(store, today, 90)
     feeling = series.sentiment_days(store, today, 30)
     rows = summary["deals"][:12]
-    currency = _main_currency(summary["revenue"])
-    revenue = [(str(r["title"]), Decimal(r["revenue"].get(currency, "0"))) for r in rows]
     orders = [(str(r["title"]), int(r["orders"])) for r in rows]
     return visit.show(
         "overview.html",
         summary=summary,
-        currency=currency,
-        fees_per_revenue=_fees_share(summary),
+        fees_per_revenue=filters.revenue_per_fee_dollar(summary["revenue"].get("USD"), summary["x_fees_usd"]),
         channel=channel_state(store),
         alerts=list_alerts(store, limit=3, cursor=None).items,
         upcoming=series.next_releases(store, limit=5).items,
@@ -91,19 +89,21 @@ def overview(visit: Visit) -> Response:
         feeling=feeling,
         feeling_chart=charts.sentiment_per_day(feeling),
         deal_rows=rows,
-        revenue_chart=charts.horizontal_bars(f"Revenue per deal ({currency})", revenue),
+        revenue_charts=revenue_charts(rows, summary["revenue"]),
         orders_chart=charts.horizontal_bars("Orders per deal", orders, css="bar-orders"),
     )
 
 
-def _main_currency(revenue: dict[str, str]) -> str:
-    return max(revenue, key=lambda c: Decimal(revenue[c])) if revenue else "USD"
-
-
-def _fees_share(summary: dict[str, Any]) -> str | None:
-    """USD revenue per dollar of X fees (fees are paid in USD; other currencies are not converted)."""
-    revenue, fees = Decimal(summary["revenue"].get("USD", "0")), Decimal(summary["x_fees_usd"])
-    return f"{revenue / fees:,.2f} USD of revenue per $1 of fees" if revenue and fees else None
+def revenue_charts(rows: list[Item], revenue: dict[str, str]) -> list[tuple[str, str]]:
+    """One revenue chart per currency sold in, largest first, each with only the deals sold in it:
+    amounts in different currencies are not added up or converted, and no deal shows a false 0."""
+    currencies = sorted((c for c in revenue if Decimal(revenue[c]) > 0), key=lambda c: -Decimal(revenue[c]))
+    made = []
+    for currency in currencies:
+        sold = [(str(r["title"]), Decimal(r["revenue"][currency])) for r in rows if r["revenue"].get(currency)]
+        shown = functools.partial(filters.amount, currency=currency)
+        made.append((currency, charts.horizontal_bars(f"Revenue per deal in {currency}", sold, shown=shown)))
+    return made
 
 
 # --- deals ------------------------------------------------------------------------------------
@@ -432,5 +432,9 @@ def patterns(visit: Visit) -> Response:
         days=days,
         followers_chart=charts.joins_and_leaves(days),
         bars_chart=charts.horizontal_bars("Orders per deal", [("XPS 13", 12), ("Latitude 7440", 7)]),
+        revenue_chart=revenue_charts(
+            [{"title": "XPS 13", "revenue": {"USD": "12999.00"}}, {"title": "Latitude", "revenue": {"EUR": "450.00"}}],
+            {"USD": "12999.00", "EUR": "450.00"},
+        )[0][1],
         feedback=feedback,
     )

@@ -52,7 +52,10 @@ def text_of(element: Any) -> str:
 
 
 def shown_figures(page: Any) -> dict[str, str]:
-    return {str(e.get_attribute("data-figure")): text_of(e).replace(",", "") for e in by_css(page, "[data-figure]")}
+    """Each figure's exact value (data-value); its text is the value said for people ($1,234.50)."""
+    return {
+        str(e.get_attribute("data-figure")): str(e.get_attribute("data-value")) for e in by_css(page, "[data-figure]")
+    }
 
 
 def test_an_operator_signs_in_and_the_overview_shows_the_figures_of_the_report(page: Any, console: Service) -> None:
@@ -68,6 +71,10 @@ def test_an_operator_signs_in_and_the_overview_shows_the_figures_of_the_report(p
         if before == summary_figures(console.admin("/reports/summary")):
             break
     assert shown == before
+    said = {str(e.get_attribute("data-figure")): text_of(e) for e in by_css(page, "[data-figure]")}
+    if "revenue-USD" in said:
+        assert re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d{2}", said["revenue-USD"]), said["revenue-USD"]
+    assert re.fullmatch(r"\$\d[\d,]*\.\d{2}", said["x_fees_usd"]), said["x_fees_usd"]  # to the cent
     assert int(shown["followers"]) > 0
     assert int(shown["orders"]) > 0
     next_releases = by_css(page, '[data-testid="next-releases"] tbody tr')
@@ -236,6 +243,60 @@ def test_a_page_without_a_session_redirects_to_sign_in(page: Any, console: Servi
     page.get(console.url + path)
     assert path_of(page) == SIGN_IN
     assert one(page, '[data-testid="sign-in-form"]').is_displayed()
+
+
+def text_sizes(page: Any, selector: str) -> list[float]:
+    """The rendered height of each text in the charts, in CSS px (what the eye sees, scaling included)."""
+    script = "return Array.from(document.querySelectorAll(arguments[0])).map(t => t.getBoundingClientRect().height);"
+    return [float(h) for h in page.execute_script(script, selector) if h]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_chart_labels_stay_legible_on_a_phone_and_bar_charts_stay_compact(
+    page: Any, console: Service, width: int
+) -> None:
+    signed_in(page, console)
+    page.set_window_size(width, 900)
+    page.get(console.url + "/console")
+    sizes = text_sizes(page, "svg.chart text")
+    assert sizes
+    assert min(sizes) >= 11, f"chart text {min(sizes)}px tall at {width}px"
+    assert max(sizes) <= 24, f"chart text {max(sizes)}px tall at {width}px"
+    orders = one(page, 'figure[data-chart="orders"] svg')
+    rows = len(orders.find_elements("css selector", "rect"))
+    assert orders.size["height"] <= 40 * rows, "the bars are not compact"
+    label = orders.find_element("css selector", ".hbar-label").rect
+    bar = orders.find_element("css selector", "rect").rect
+    if width >= 900:  # each label left of its bar, the longest bar across most of the card
+        assert label["x"] + label["width"] <= bar["x"]
+        longest = max(r.rect["width"] for r in orders.find_elements("css selector", "rect"))
+        assert longest > orders.size["width"] / 2
+    else:  # the label above its bar
+        assert label["y"] + label["height"] <= bar["y"] + 1
+
+
+def test_every_revenue_chart_is_in_one_currency_and_shows_no_false_zero(page: Any, console: Service) -> None:
+    signed_in(page, console)
+    charts = by_css(page, 'figure[data-chart="revenue"]')
+    assert charts
+    currencies = [c.get_attribute("data-currency") for c in charts]
+    assert len(set(currencies)) == len(currencies)
+    for chart in charts:
+        assert chart.get_attribute("data-currency") in text_of(chart.find_element("tag name", "figcaption"))
+        values = [r.get_attribute("data-value") for r in chart.find_elements("css selector", "svg rect")]
+        assert values
+        assert all(float(v) > 0 for v in values), f"a deal with no revenue in {chart.get_attribute('data-currency')}"
+
+
+def test_a_like_says_what_was_liked(page: Any, console: Service) -> None:
+    signed_in(page, console)
+    page.get(console.url + "/console/inbox?kind=like")
+    likes = by_css(page, '[data-testid="feedback-item"]')
+    assert likes  # the seed likes every deal
+    for like in likes:
+        said = text_of(like.find_element("css selector", ".feedback-text"))
+        assert said.startswith("liked "), said
+        assert "(no text)" not in said
 
 
 def test_every_page_fits_a_390px_phone(page: Any, console: Service) -> None:

@@ -3,6 +3,7 @@ the day counters, the inbox filters, the community search, alerts and listening 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -51,9 +52,16 @@ def browser(api: Any, admin: dict[str, str]) -> Browser:
 
 
 def figure(page: str, name: str) -> str:
-    match = re.search(rf'data-figure="{re.escape(name)}">([^<]*)<', page)
+    """A figure's exact value (its data-value); what people read is in ``shown_figure``."""
+    match = re.search(rf'data-figure="{re.escape(name)}" data-value="([^"]*)">([^<]*)<', page)
     assert match, f"no figure {name}"
     return match.group(1)
+
+
+def shown_figure(page: str, name: str) -> str:
+    match = re.search(rf'data-figure="{re.escape(name)}" data-value="[^"]*">([^<]*)<', page)
+    assert match, f"no figure {name}"
+    return html.unescape(match.group(1))
 
 
 def test_the_overview_shows_the_reports_figures_and_escapes_what_it_shows(
@@ -86,6 +94,8 @@ def test_the_overview_shows_the_reports_figures_and_escapes_what_it_shows(
     assert figure(page, "followers") == str(summary["followers"]) == "2"
     assert figure(page, "net_growth_30d") == str(summary["growth"]["net"]["30d"])
     assert figure(page, "revenue-USD") == summary["revenue"]["USD"] == "549.00"
+    assert shown_figure(page, "revenue-USD") == "$549.00"
+    assert shown_figure(page, "x_fees_usd").startswith("$")
     assert figure(page, "orders") == str(summary["orders"]) == "1"
     assert figure(page, "clicks") == str(summary["clicks"]) == "1"
     assert figure(page, "x_fees_usd") == summary["x_fees_usd"]
@@ -97,7 +107,8 @@ def test_the_overview_shows_the_reports_figures_and_escapes_what_it_shows(
         assert "<table" in block, chart
     joined_day = (now - timedelta(days=2)).date().isoformat()
     assert f'data-label="{joined_day} joined" data-value="3"' in page
-    assert f"<tr><td>{joined_day}</td><td>3</td><td>0</td></tr>" in page
+    said = f"{int(joined_day[8:])} {datetime.fromisoformat(joined_day):%b %Y}"
+    assert f'<tr><td><time datetime="{joined_day}">{said}</time></td><td>3</td><td>0</td></tr>' in page
 
 
 def test_the_overview_lists_the_next_releases_with_their_times(browser: Browser, store: Store) -> None:
@@ -110,7 +121,9 @@ def test_the_overview_lists_the_next_releases_with_their_times(browser: Browser,
     page = text(browser.get("/console"))
     table = page.split('data-testid="next-releases"', 1)[1].split("</table>", 1)[0]
     assert "Soon" in table
-    assert at.strftime("%Y-%m-%d %H:%M UTC") in table
+    said = re.sub(r"<[^>]+>", "", table)  # said for people, the exact time in the markup
+    assert f"{at.day} {at:%b %Y, %H:%M} UTC" in said
+    assert f'<time datetime="{at.strftime("%Y-%m-%dT%H:%M")}' in table
 
 
 def test_sentiment_per_day_is_counted_as_feedback_arrives_once(
@@ -125,7 +138,8 @@ def test_sentiment_per_day_is_counted_as_feedback_arrives_once(
     counted = sentiment_days(store, day.date(), days=1)
     assert [(d.positive, d.neutral, d.negative) for d in counted] == [(1, 0, 1)]
     page = text(browser.get("/console"))
-    assert f"<tr><td>{day.date().isoformat()}</td><td>1</td><td>0</td><td>1</td></tr>" in page
+    cell = f'<td><time datetime="{day.date().isoformat()}">{day.day} {day:%b %Y}</time></td>'
+    assert f"<tr>{cell}<td>1</td><td>0</td><td>1</td></tr>" in page
 
 
 def test_the_inbox_lists_newest_first_filters_and_links_deal_and_author(
@@ -258,6 +272,7 @@ def test_a_deal_page_shows_its_figures_and_the_feedback_about_it(
     assert figure(page, "deal-clicks") == "1"
     assert figure(page, "deal-orders") == "1"
     assert figure(page, "deal-revenue") == "499.00 USD"
+    assert shown_figure(page, "deal-revenue") == "$499.00"
     assert re.findall(r'data-feedback-id="([^"]+)"', page) == ["post:9"]
     assert 'data-sentiment="positive">positive</span> 1' in page
 

@@ -217,6 +217,7 @@ def test_a_negative_spike_raises_one_alert_per_window(store: Store) -> None:
     (alert,) = spike_alerts(store)
     assert alert["id"] == "negative-spike-2026-11-26T12:00:00.000000Z"
     assert alert["message"].startswith("4 of the last 10 pieces of feedback were negative (40%)")
+    assert alert["message"].endswith("in the 60 minutes to 26 Nov 2026, 12:30 UTC.")  # said for people
     for n in range(10, 14):
         say(store, n, "Worst deal ever", minute=40 + n, notify=notified.append)
     assert len(spike_alerts(store)) == 1  # the same window: one alert

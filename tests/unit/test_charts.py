@@ -53,7 +53,7 @@ def test_the_follower_chart_carries_every_value_and_its_axis() -> None:
     assert [int(r.get("data-value", "")) for r in found if r.get("class") == "bar-join"] == list(range(1, 31))
     texts = [t.text for t in parse(svg).iter(f"{SVG}text")]
     assert "+50" in texts  # the top of the axis for a largest value of 30
-    assert texts[-2:] == ["2026-11-01", "2026-11-30"]
+    assert texts[-2:] == ["1 Nov", "30 Nov"]  # the first and last day, said for people
     assert "style=" not in svg  # colours come from the stylesheet: the CSP allows no inline style
 
 
@@ -71,7 +71,7 @@ def test_sentiment_columns_stack_to_their_day_total() -> None:
 
 def test_horizontal_bars_scale_to_the_largest_value_and_escape_labels() -> None:
     svg = charts.horizontal_bars("Revenue", [("<b>XPS</b>", Decimal("1500.00")), ("Latitude", Decimal("750.00"))])
-    widths = {r.get("data-label"): float(r.get("width", "0")) for r in rects(svg)}
+    widths = {r.get("data-label"): float(r.get("width", "0%").rstrip("%")) for r in rects(svg)}
     assert widths["<b>XPS</b>"] == pytest.approx(2 * widths["Latitude"])
     assert "<b>" not in svg
     assert "&lt;b&gt;XPS&lt;/b&gt;" in svg
@@ -81,3 +81,45 @@ def test_an_empty_series_says_so() -> None:
     for svg in (charts.joins_and_leaves([]), charts.sentiment_per_day([]), charts.horizontal_bars("Orders", [])):
         assert "No data yet" in svg
         assert rects(svg) == []
+
+
+def test_charts_are_drawn_in_css_pixels_so_their_text_keeps_its_size_on_a_phone() -> None:
+    """No viewBox: the SVG is as wide as its card and nothing in it is scaled down; heights are px,
+    horizontal positions percentages of the width, so bars still fill a 390 px or a 1280 px card."""
+    days = [SentimentDay(f"2026-11-{d:02d}", d % 4, 1, 0) for d in range(1, 31)]
+    for svg in (charts.sentiment_per_day(days), charts.horizontal_bars("Orders", [("XPS", 3), ("Latitude", 1)])):
+        root = parse(svg)
+        assert root.get("viewBox") is None
+        assert root.get("width") == "100%"
+        for rect in rects(svg):
+            assert rect.get("x", "").endswith("%")
+            assert rect.get("width", "").endswith("%")
+            assert not rect.get("height", "").endswith("%")
+    bars = charts.sentiment_bars(days)
+    assert bars[0].x >= charts.LEFT  # room for the axis labels at the left
+    assert max(b.x + b.width for b in bars) <= 100 - charts.RIGHT
+
+
+def test_horizontal_bars_are_compact_rows_with_each_value_said_for_people() -> None:
+    rows = [("OptiPlex micro, 12 pack", Decimal("55860.00")), ("Pro wireless keyboard", Decimal("539.00"))]
+    svg = charts.horizontal_bars("Revenue", rows, shown=lambda v: f"${v:,}")
+    root = parse(svg)
+    assert int(root.get("height", "0")) <= charts.TOP + charts.ROW * 2  # not 48 px and more per deal
+    found = rects(svg)
+    assert [r.get("data-value") for r in found] == ["55860.00", "539.00"]  # exact, for tests and tools
+    assert float(found[0].get("width", "0%").rstrip("%")) == charts.SPAN  # the largest is the longest
+    values = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "hbar-value"]
+    assert values == ["$55,860.00", "$539.00"]
+    assert float(found[1].get("width", "0%").rstrip("%")) == round(charts.SPAN * 539 / 55860, 2)
+    assert found[0].get("x") == "0.0%"  # the stylesheet moves the bars right of the labels on wide screens
+    assert [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "hbar-label"] == [r[0] for r in rows]
+
+
+def test_a_long_deal_name_is_shortened_on_the_chart_but_kept_whole_in_its_title() -> None:
+    name = "Noise-cancelling wireless headset WL7024 with charging stand"
+    root = parse(charts.horizontal_bars("Orders", [(name, 3)]))
+    label = next(t.text for t in root.iter(f"{SVG}text") if t.get("class") == "hbar-label")
+    assert label is not None
+    assert len(label) == charts.LABEL_CHARS
+    assert label.endswith("…")
+    assert next(root.iter(f"{SVG}rect")).get("data-label") == name
