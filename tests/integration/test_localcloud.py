@@ -333,8 +333,13 @@ def test_three_deals_due_together_go_out_one_per_gap_on_the_local_cloud(
     posted = outbox(api, oldest_first=True)
     assert len(posted) == 3
     assert sorted(p["deal_id"] for p in posted) == sorted(ids)
-    times = [dt.datetime.fromisoformat(p["created_at"]) for p in posted]
-    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
-    # Claims are a full gap apart; the posts follow their claims within milliseconds.
-    assert all(g >= gap_seconds - 0.1 for g in gaps), gaps
+    # The gap is kept between claims (a post follows its claim as fast as the machine allows, so
+    # the posts' own times on a loaded machine say less): each claim a full gap after the last.
+    from chalicelib.deals import get_deal
+    from chalicelib.store import Store
+
+    store = Store(cloud.environment["TABLE_NAME"], client("dynamodb"))
+    claims = sorted(dt.datetime.fromisoformat(get_deal(store, deal_id)["claimed_at"]) for deal_id in ids)
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(claims)]
+    assert all(g >= gap_seconds - 0.01 for g in gaps), gaps
     assert local.runs["release_deals"] > 10  # it ran often; the gap, not the timer, paced the posts
