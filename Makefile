@@ -8,7 +8,7 @@ STAGE ?= dev
 VALIDATE_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint typecheck unit package validate deploy bench load clean
+.PHONY: run operator test lint typecheck unit package validate deploy bench load clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)  ## the whole service locally on an embedded moto server; FRESH=1 starts with no data
 	@OUTLET_FRESH='$(FRESH)' exec $(BIN)/python -m localcloud.run  # exec: make waits on the server itself
+
+operator: $(STAMP)  ## a console operator on a running `make run` (ADMIN_TOKEN; OPERATOR_EMAIL, OPERATOR_NAME, OPERATOR_PASSWORD optional)
+	$(BIN)/python -m localcloud.operators
 
 test: lint typecheck unit  ## ruff, mypy, pytest: what CI runs
 

@@ -12,7 +12,7 @@ from chalicelib import deps, http
 from chalicelib.alerts import list_alerts, publish_pending_alerts
 from chalicelib.channel import channel_state, resume_publishing
 from chalicelib.community import STATUSES, community_summary, list_followers
-from chalicelib.dashboard import CSP, render_dashboard
+from chalicelib.console.routes import console
 from chalicelib.deals import STATUSES as DEAL_STATUSES
 from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
 from chalicelib.delivery import QueueRecord, deliver_batch
@@ -26,6 +26,7 @@ from chalicelib.inbox import receive_x_delivery
 from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
 from chalicelib.links import follow_link
 from chalicelib.observability import event_middleware
+from chalicelib.operators import OperatorFields, create_operator
 from chalicelib.publishing import list_outbox
 from chalicelib.releases import release_due_deals
 from chalicelib.reports import channel_summary
@@ -95,15 +96,20 @@ def reports_summary() -> dict[str, Any]:
     return channel_summary(deps.store(), utcnow())
 
 
+# --- the operator console (chalicelib/console/routes.py) and its accounts ---
+app.register_blueprint(console)
+
+
 @app.route("/dashboard")
 def dashboard() -> Response:
-    page = render_dashboard(deps.store(), utcnow())
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": CSP,
-        "Cache-Control": "no-store",
-    }
-    return Response(body=page, status_code=200, headers=headers)
+    # Relative, so it stays under API Gateway's stage prefix (/api/dashboard -> /api/console).
+    return Response(body="", status_code=303, headers={"Location": "console", "Cache-Control": "no-store"})
+
+
+@app.route("/operators", methods=["POST"])
+def operators_create() -> Response:
+    fields = http.parse(OperatorFields, http.json_body(http.current_request(app)))
+    return http.json_response(create_operator(deps.store(), fields, utcnow()), status=201)
 
 
 @app.route("/deals", methods=["POST"])

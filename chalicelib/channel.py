@@ -23,6 +23,7 @@ def channel_state(store: Store) -> dict[str, Any]:
         "held_reason": item.get("held_reason"),
         "held_at": item.get("held_at"),
         "resumed_at": item.get("resumed_at"),
+        "resumed_by": item.get("resumed_by"),
     }
 
 
@@ -54,6 +55,8 @@ def record_revocation(store: Store, revocation: Revocation, notify: Notify | Non
     return True
 
 
-def resume_publishing(store: Store, now: datetime) -> dict[str, Any]:
-    store.update(Keys.channel(), set={"publishing": ACTIVE, "resumed_at": iso(now)}, remove=("held_reason",))
+def resume_publishing(store: Store, now: datetime, by: str | None = None) -> dict[str, Any]:
+    """``by`` names who resumed (an operator's email from the console; None for the admin token)."""
+    resumed = {"publishing": ACTIVE, "resumed_at": iso(now), "resumed_by": by}
+    store.update(Keys.channel(), set=resumed, remove=("held_reason",))
     return channel_state(store)

@@ -97,7 +97,9 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
     """Apply one follow or unfollow exactly once, wherever it falls in the follower's history."""
     before = store.requests
     current: Item | None = None
-    ops = _fast_path(store, change)
+    # The handle's entry for the console's prefix search rides in the same transaction.
+    handle = [store.op_put(_handle_entry(change))] if change.follower.handle else []
+    ops = [*_fast_path(store, change), *handle]
     for _ in range(MAX_ATTEMPTS):
         try:
             store.transact(ops)
@@ -110,8 +112,13 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
         history = _history(current)
         if _history_key(change.event_id) in {_history_key(e.event_id) for e in history}:
             return Outcome(applied=False, requests=store.requests - before)
-        ops = _exact_path(store, change, current, history)
+        ops = [*_exact_path(store, change, current, history), *handle]
     raise TransactionConflict(f"follower {change.follower.id} kept changing under us")
+
+
+def _handle_entry(change: FollowChange) -> Item:
+    user = change.follower
+    return {**Keys.follower_handle(user.handle or "", user.id), "user_id": user.id, "handle": user.handle}
 
 
 def _fast_path(store: Store, change: FollowChange) -> list[dict[str, Any]]:

@@ -85,6 +85,8 @@ class Secrets(BaseModel):
     x_access_token: SecretStr = SecretStr("")
     x_access_token_secret: SecretStr = SecretStr("")
     shopify_webhook_secret: SecretStr = SecretStr("")
+    # Signs the console's cookies. Optional: without it a key is derived from admin_token.
+    session_signing_key: SecretStr = SecretStr("")
 
 
 def secrets_from_environ(environ: Mapping[str, str]) -> Secrets:

@@ -112,13 +112,18 @@ def check_rules(fields: DealFields, now: datetime, link_base: str | None = None)
     return text, length
 
 
-def _refuse_repeats(store: Store, text: str, own_id: str | None) -> None:
+def repeat_of(store: Store, text: str, own_id: str | None = None) -> EarlierPost | None:
+    """The recent post or scheduled deal that ``text`` repeats or nearly repeats, if any."""
     scheduled = store.query(Keys.deals_by_status(SCHEDULED), index=GSI1, limit=500).items
     earlier = [
         *recent_posts(store),
         *(EarlierPost(str(d["post_text"]), f"deal-{d['id']}") for d in scheduled if d["id"] != own_id),
     ]
-    repeat = find_repeat(text, earlier, own_key=f"deal-{own_id}" if own_id else None)
+    return find_repeat(text, earlier, own_key=f"deal-{own_id}" if own_id else None)
+
+
+def _refuse_repeats(store: Store, text: str, own_id: str | None) -> None:
+    repeat = repeat_of(store, text, own_id)
     if repeat is not None:
         raise Conflict(
             f"the post repeats an earlier one ({repeat.post_key}): {repeat.text!r}",
@@ -136,11 +141,14 @@ def create_deal(
     now: datetime,
     new_id: Callable[[], str] = new_deal_id,
     link_base: str | None = None,
+    by: str | None = None,
 ) -> Item:
+    """``by`` names the operator who created it (the console's actions record who did them)."""
     text, length = check_rules(fields, now, link_base)
     _refuse_repeats(store, text, own_id=None)
     deal_id = new_id()
     item = _deal_item(deal_id, fields, text, length, status=SCHEDULED, now=now, version=1, created_at=now)
+    item["created_by"] = by
     try:
         store.transact(
             [
@@ -162,7 +170,12 @@ def get_deal(store: Store, deal_id: str) -> Item:
 
 
 def update_deal(
-    store: Store, deal_id: str, changes: dict[str, Any], now: datetime, link_base: str | None = None
+    store: Store,
+    deal_id: str,
+    changes: dict[str, Any],
+    now: datetime,
+    link_base: str | None = None,
+    by: str | None = None,
 ) -> Item:
     current = get_deal(store, deal_id)
     if current["status"] != SCHEDULED:
@@ -187,6 +200,7 @@ def update_deal(
         created_at=datetime.fromisoformat(str(current["created_at"])),
     )
     item["sold"] = sold
+    item["created_by"], item["updated_by"] = current.get("created_by"), by
     unchanged = Attr("status").eq(SCHEDULED) & Attr("version").eq(current["version"]) & Attr("sold").eq(sold)
     ops = [store.op_put(item, unchanged)]
     if fields.code.upper() != str(current["code"]).upper():
@@ -201,7 +215,7 @@ def update_deal(
     return public_deal(item)
 
 
-def cancel_deal(store: Store, deal_id: str, now: datetime) -> Item:
+def cancel_deal(store: Store, deal_id: str, now: datetime, by: str | None = None) -> Item:
     current = get_deal(store, deal_id)
     if current["status"] == CANCELLED:
         return public_deal(current)
@@ -216,6 +230,7 @@ def cancel_deal(store: Store, deal_id: str, now: datetime) -> Item:
                     set={
                         "status": CANCELLED,
                         "updated_at": iso(now),
+                        "cancelled_by": by,
                         **Keys.deal_index(CANCELLED, release_at, deal_id),
                     },
                     add={"version": 1},

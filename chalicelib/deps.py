@@ -7,6 +7,8 @@ expensive things (boto3 clients, the store, the secret) are cached against what 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +46,17 @@ def secrets() -> Secrets:
 
 def admin_token() -> str:
     return secrets().admin_token.get_secret_value()
+
+
+def session_key() -> bytes:
+    """The console's cookie-signing key: the secret's ``session_signing_key``, or else one derived
+    from the admin token (HMAC with a fixed label, so the token itself never signs anything)."""
+    found = secrets()
+    own = found.session_signing_key.get_secret_value()
+    if own:
+        return own.encode()
+    label = b"outlet console session signing key v1"
+    return hmac.new(found.admin_token.get_secret_value().encode(), label, hashlib.sha256).digest()
 
 
 def store() -> Store:

@@ -6,6 +6,7 @@ text and author are erased everywhere, while the counts it added stay.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -98,6 +99,9 @@ def record_feedback(
         if text:
             counts |= {"scored": 1}
         ops.append(store.op_update(Keys.deal_feedback(deal_id), add={**counts, "compound_sum": sentiment.compound}))
+    # The console's sentiment-per-day chart (chalicelib/console/series.py) reads these day counters.
+    shard = int.from_bytes(hashlib.blake2b(event.event_id.encode(), digest_size=4).digest()) % Keys.SENTIMENT_DAY_SHARDS
+    ops.append(store.op_update(Keys.sentiment_day(iso(event.occurred_at)[:10], shard), add={sentiment.label: 1}))
     try:
         store.transact(ops)
     except ConditionFailed:
@@ -196,14 +200,19 @@ def list_feedback(
     sentiment: str | None = None,
     kind: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    keyword: str | None = None,
+    author_id: str | None = None,
     limit: int,
     cursor: str | None,
 ) -> Page:
-    wanted = [
+    wanted: list[ConditionBase] = [
         Attr(name).eq(value)
-        for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind))
+        for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind), ("author_id", author_id))
         if value
     ]
+    if keyword:
+        wanted.append(Attr("keywords").contains(keyword))
     condition: ConditionBase | None = None
     for clause in wanted:
         condition = clause if condition is None else condition & clause
@@ -211,7 +220,7 @@ def list_feedback(
         Keys.FEEDBACK,
         index=GSI1,
         newest_first=True,
-        sk_between=(iso(since) if since else "0", "~"),
+        sk_between=(iso(since) if since else "0", iso(until) if until else "~"),
         filter=condition,
         limit=limit,
         cursor=cursor,

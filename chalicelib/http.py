@@ -20,8 +20,16 @@ from chalicelib.errors import ApiError, BadRequest, Unauthorized, Unprocessable,
 from chalicelib.observability import bind_correlation_id, logger
 from chalicelib.store import InvalidCursor
 
-# Webhooks are verified by signature, the redirect is public by nature, health is for probes.
-PUBLIC_ROUTES = frozenset({"/health", "/webhooks/x", "/webhooks/shopify/orders", "/r/{code}"})
+# Webhooks are verified by signature, the redirects are public by nature, health is for probes.
+PUBLIC_ROUTES = frozenset({"/health", "/webhooks/x", "/webhooks/shopify/orders", "/r/{code}", "/dashboard"})
+# The operator console guards itself with sessions and CSRF tokens (chalicelib/console/routes.py).
+CONSOLE_PREFIX = "/console"
+
+
+def is_public(route: str) -> bool:
+    return route in PUBLIC_ROUTES or route == CONSOLE_PREFIX or route.startswith(f"{CONSOLE_PREFIX}/")
+
+
 MAX_PAGE_SIZE = 100
 _BEARER = re.compile(r"bearer +(\S+)", re.IGNORECASE | re.ASCII)
 
@@ -49,7 +57,7 @@ def make_middleware(admin_token: Callable[[], str]) -> Callable[[Request, Callab
         correlation_id = bind_correlation_id(request.headers, "x-request-id")
         route = str(request.context.get("resourcePath", ""))
         try:
-            if route not in PUBLIC_ROUTES:
+            if not is_public(route):
                 authenticate(request, admin_token())
             response = get_response(request)
         except ApiError as exc:

@@ -37,13 +37,14 @@ def matched_terms(text: str, rules: Iterable[Item]) -> list[str]:
     return sorted({str(rule["term"]) for rule in rules if pattern_of(str(rule["term"])).search(text)})
 
 
-def add_keyword(store: Store, rule: KeywordRule, now: datetime) -> Item:
+def add_keyword(store: Store, rule: KeywordRule, now: datetime, by: str | None = None) -> Item:
     item: dict[str, Any] = {
         **Keys.keyword(rule.term),
         **Keys.keyword_index(rule.term),
         "term": rule.term,
         "kind": rule.kind,
         "created_at": iso(now),
+        **({"created_by": by} if by else {}),  # the console's operator; the admin API names nobody
     }
     try:
         store.put_new(item)

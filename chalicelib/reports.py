@@ -114,3 +114,14 @@ def by_currency(counters: Item, prefix: str) -> dict[str, str]:
 def _ratio(part: int, whole: int) -> str | None:
     """Orders per click as a decimal string; None before the first click."""
     return str((Decimal(part) / whole).quantize(RATIO)) if whole else None
+
+
+def deal_row(store: Store, deal: Item, rollup: Mapping[str, Any]) -> Item:
+    """One deal's row (the console's page about it): its sales, clicks and fees in one batch, its
+    sentiment mix from its feedback rollup (``feedback.deal_rollup``)."""
+    deal_id = str(deal["id"])
+    keys = [Keys.deal_sales(deal_id), Keys.deal_clicks(deal_id), Keys.deal_fees(deal_id)]
+    found = {(item["PK"], item["SK"]): item for item in store.batch_get(keys)}
+    sales, clicks, fees = (found.get((k["PK"], k["SK"]), {}) for k in keys)
+    feedback = {f"sentiment_{label}": count for label, count in rollup["by_sentiment"].items()}
+    return _row(deal, sales, clicks, fees, feedback)

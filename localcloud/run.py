@@ -415,6 +415,9 @@ def main() -> int:  # noqa: PLR0915 - the start-up sequence reads best in one pl
         f"  schedules: {schedules or 'none'} ({f'every {tick}s' if tick else 'cloud periods'});"
         f" queues: {', '.join(queue_urls) or 'none'}"
     )
+    from localcloud.operators import ensure_local_operator
+
+    print(f"  console: http://127.0.0.1:{port}/console  {ensure_local_operator(env)}")
     print("Ctrl-C to stop.", flush=True)
 
     received = stop.wait()

@@ -294,6 +294,58 @@ class Keys:
     def keyword_index(term: str) -> dict[str, str]:
         return {"GSI1PK": Keys.KEYWORDS, "GSI1SK": term.casefold()}
 
+    # --- the console: operators, their sessions, sign-in throttles, what they did ---
+    OPERATORS = "OPERATORS"
+
+    @staticmethod
+    def operator(email: str) -> Key:
+        """An operator's account, keyed by the email they sign in with (case-insensitive, so unique)."""
+        return {"PK": f"OPERATOR#{email.casefold()}", "SK": "OPERATOR"}
+
+    @staticmethod
+    def operator_index(created_at: datetime, operator_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.OPERATORS, "GSI1SK": f"{iso(created_at)}#{operator_id}"}
+
+    @staticmethod
+    def session(digest: str) -> Key:
+        """A console session, under the SHA-256 of its id: the table never holds a usable cookie."""
+        return {"PK": f"SESSION#{digest}", "SK": "SESSION"}
+
+    @staticmethod
+    def sign_in_failures(scope: str, subject: str, window: str) -> Key:
+        """Failed sign-ins for one account or source address in one window (expires with a TTL)."""
+        return {"PK": f"SIGNIN#{scope}#{subject}", "SK": window}
+
+    ACTIVITY = "ACTIVITY"  # GSI1 listing of operators' actions, newest first
+
+    @staticmethod
+    def activity(activity_id: str) -> Key:
+        return {"PK": f"ACTIVITY#{activity_id}", "SK": "ACTIVITY"}
+
+    @staticmethod
+    def activity_index(at: datetime, activity_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.ACTIVITY, "GSI1SK": f"{iso(at)}#{activity_id}"}
+
+    SENTIMENT_DAYS = "SENTIMENT#DAYS"
+    SENTIMENT_DAY_SHARDS = 10  # every piece of feedback ADDs to one: ten spread a busy day
+
+    @staticmethod
+    def sentiment_day(day: str, shard: int) -> Key:
+        """One shard of the feedback counted by sentiment on a UTC day (YYYY-MM-DD); the console
+        charts a range of days with one query."""
+        return {"PK": Keys.SENTIMENT_DAYS, "SK": f"{day}#{shard}"}
+
+    @staticmethod
+    def handles(first: str) -> str:
+        """The partition of follower handles starting with one character (a prefix search's range)."""
+        return f"HANDLE#{first}"
+
+    @staticmethod
+    def follower_handle(handle: str, user_id: str) -> Key:
+        """A follower under their handle, case-folded, so the console finds them by a handle's prefix."""
+        folded = handle.casefold()
+        return {"PK": Keys.handles(folded[:1]), "SK": f"{folded}#{user_id}"}
+
     @staticmethod
     def release_slot() -> Key:
         """When the last deal went out: one release per minimum gap."""

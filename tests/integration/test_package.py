@@ -88,6 +88,9 @@ def test_the_zip_is_lean_and_carries_no_dev_code(packaged: tuple[dict[str, Any],
     assert "chalicelib/store/table.py" in names
     forbidden = ("localcloud/", "tests/", "moto/", "pytest/", "boto3/", "botocore/", "hypothesis/")
     assert not [n for n in names if n.startswith(forbidden)]
+    # The console renders from files: its templates, stylesheet and Jinja2 travel with the code.
+    assert {"chalicelib/console/templates/base.html", "chalicelib/console/static/console.css"} <= set(names)
+    assert "jinja2/environment.py" in names
 
 
 FUNCTIONS = {"api_handler": "APIHandler"}  # Chalice's names for the API's function, else CamelCase

@@ -1,0 +1,436 @@
+"""The console's views: each gathers plain values from chalicelib/ and hands them to its template.
+A view takes the ``Visit`` (who asks, the store, the time, the form) and returns the response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from chalice.app import Response
+
+from chalicelib.alerts import list_alerts
+from chalicelib.channel import HELD, channel_state, resume_publishing
+from chalicelib.community import STATUSES as FOLLOWER_STATUSES
+from chalicelib.community import community_summary, list_followers
+from chalicelib.console import charts, forms, series
+from chalicelib.console.render import page, redirect
+from chalicelib.console.sessions import Session
+from chalicelib.deals import (
+    SCHEDULED,
+    STATUSES,
+    DealFields,
+    cancel_deal,
+    check_rules,
+    create_deal,
+    get_deal,
+    list_deals,
+    public_deal,
+    repeat_of,
+    update_deal,
+)
+from chalicelib.errors import ApiError
+from chalicelib.feedback import KINDS, LABELS, deal_rollup, list_feedback
+from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
+from chalicelib.posts import MAX_WEIGHTED_LENGTH
+from chalicelib.reports import channel_summary, deal_row
+from chalicelib.store import InvalidCursor, Item, Keys, Page, Store, without_keys
+from chalicelib.subscribers import list_subscribers
+
+PAGE_SIZE = 25
+FILL_ROUNDS = 4  # a filtered listing reads at most this many pages to fill one
+
+
+@dataclass
+class Visit:
+    """One request to the console, as the views need it."""
+
+    store: Store
+    now: datetime
+    root: str  # the console's URL path ("/console", or "/api/console" behind a stage prefix)
+    session: Session | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    link_base: str | None = None
+    posted: bool = False  # a POST: a form was sent
+
+    @property
+    def by(self) -> str:
+        return self.session.email if self.session else "unknown"
+
+    def url(self, path: str = "") -> str:
+        return f"{self.root}{path}"
+
+    def show(self, template: str, status: int = 200, **context: Any) -> Response:
+        return page(template, status, root=self.root, session=self.session, now=self.now, **context)
+
+
+# --- overview ---------------------------------------------------------------------------------
+
+
+def overview(visit: Visit) -> Response:
+    store, today = visit.store, visit.now.date()
+    summary = channel_summary(store, visit.now)
+    followers = series.follower_days(store, today, 90)
+    feeling = series.sentiment_days(store, today, 30)
+    rows = summary["deals"][:12]
+    currency = _main_currency(summary["revenue"])
+    revenue = [(str(r["title"]), Decimal(r["revenue"].get(currency, "0"))) for r in rows]
+    orders = [(str(r["title"]), int(r["orders"])) for r in rows]
+    return visit.show(
+        "overview.html",
+        summary=summary,
+        currency=currency,
+        fees_per_revenue=_fees_share(summary),
+        channel=channel_state(store),
+        alerts=list_alerts(store, limit=3, cursor=None).items,
+        upcoming=series.next_releases(store, limit=5).items,
+        followers=followers,
+        followers_chart=charts.joins_and_leaves(followers),
+        feeling=feeling,
+        feeling_chart=charts.sentiment_per_day(feeling),
+        deal_rows=rows,
+        revenue_chart=charts.horizontal_bars(f"Revenue per deal ({currency})", revenue),
+        orders_chart=charts.horizontal_bars("Orders per deal", orders, css="bar-orders"),
+    )
+
+
+def _main_currency(revenue: dict[str, str]) -> str:
+    return max(revenue, key=lambda c: Decimal(revenue[c])) if revenue else "USD"
+
+
+def _fees_share(summary: dict[str, Any]) -> str | None:
+    """USD revenue per dollar of X fees (fees are paid in USD; other currencies are not converted)."""
+    revenue, fees = Decimal(summary["revenue"].get("USD", "0")), Decimal(summary["x_fees_usd"])
+    return f"{revenue / fees:,.2f} USD of revenue per $1 of fees" if revenue and fees else None
+
+
+# --- deals ------------------------------------------------------------------------------------
+
+
+def deals(visit: Visit) -> Response:
+    status = visit.query.get("status") or SCHEDULED
+    if status not in STATUSES:
+        status = SCHEDULED
+    cursor = visit.query.get("cursor") or None
+    try:
+        if status == SCHEDULED:  # the queue: soonest release first
+            found = series.next_releases(visit.store, limit=PAGE_SIZE, cursor=cursor)
+        else:
+            found = list_deals(visit.store, status=status, limit=PAGE_SIZE, cursor=cursor)
+    except (InvalidCursor, ApiError):
+        found = Page(items=[], next=None)
+    return visit.show("deals.html", current=status, statuses=STATUSES, deals=found.items, next=found.next)
+
+
+def _compose(visit: Visit, deal: Item | None) -> Response:
+    """The compose and edit form: Preview shows the exact post; Save creates or edits."""
+    values = forms.form_values(visit.form)
+    template = "deal_form.html"
+    context: dict[str, Any] = {"deal": deal, "values": values, "max_length": MAX_WEIGHTED_LENGTH}
+    fields, errors = forms.deal_fields(visit.form)
+    if fields is None:
+        return visit.show(template, 422, errors=errors, preview=None, **context)
+    try:
+        text, length = check_rules(fields, visit.now, visit.link_base)
+    except ApiError as exc:
+        return visit.show(template, exc.status, errors=_plain(exc), preview=None, **context)
+    repeat = repeat_of(visit.store, text, deal["id"] if deal else None)
+    preview = {"text": text, "length": length, "repeat": repeat}
+    if visit.form.get("action") == "preview":  # any other submit (or none, from a script) saves
+        return visit.show(template, errors={}, preview=preview, **context)
+    try:
+        saved = _save(visit, fields, deal)
+    except ApiError as exc:
+        return visit.show(template, exc.status, errors=_plain(exc), preview=preview, **context)
+    return redirect(visit.url(f"/deals/{saved['id']}"))
+
+
+def _save(visit: Visit, fields: DealFields, deal: Item | None) -> Item:
+    if deal is None:
+        saved = create_deal(visit.store, fields, visit.now, link_base=visit.link_base, by=visit.by)
+        series.record_action(visit.store, by=visit.by, action="deal created", subject=saved["id"], at=visit.now)
+        return saved
+    changes = fields.model_dump(mode="json")
+    saved = update_deal(visit.store, str(deal["id"]), changes, visit.now, link_base=visit.link_base, by=visit.by)
+    series.record_action(visit.store, by=visit.by, action="deal edited", subject=saved["id"], at=visit.now)
+    return saved
+
+
+def _plain(exc: ApiError) -> dict[str, str]:
+    errors = {name: forms.plain(name, str(message)) for name, message in exc.fields.items()}
+    if "text" in errors and str(exc.fields["text"]).startswith("repeats"):
+        errors["text"] = f"This post repeats or nearly repeats an earlier one: {exc.message.split(': ', 1)[-1]}"
+    return errors or {"form": exc.message}
+
+
+def new_deal(visit: Visit) -> Response:
+    if not visit.posted:
+        values = forms.form_values({"currency": "USD"})
+        return visit.show(
+            "deal_form.html", deal=None, values=values, errors={}, preview=None, max_length=MAX_WEIGHTED_LENGTH
+        )
+    return _compose(visit, None)
+
+
+def edit_deal(visit: Visit, deal_id: str) -> Response:
+    deal = public_deal(get_deal(visit.store, deal_id))
+    if deal["status"] != SCHEDULED:
+        return visit.show(
+            "error.html", 409, message=f"This deal is {deal['status']}: only scheduled deals can be edited."
+        )
+    if not visit.posted:
+        values = forms.deal_values(deal)
+        return visit.show(
+            "deal_form.html", deal=deal, values=values, errors={}, preview=None, max_length=MAX_WEIGHTED_LENGTH
+        )
+    return _compose(visit, deal)
+
+
+def deal_page(visit: Visit, deal_id: str) -> Response:
+    deal = get_deal(visit.store, deal_id)
+    feedback = list_feedback(visit.store, deal_id=deal_id, limit=50, cursor=None)
+    rollup = deal_rollup(visit.store, deal_id)
+    return visit.show(
+        "deal.html",
+        deal=public_deal(deal),
+        row=deal_row(visit.store, deal, rollup),
+        rollup=rollup,
+        feedback=feedback.items,
+        more_feedback=feedback.next,
+    )
+
+
+def cancel(visit: Visit, deal_id: str) -> Response:
+    """GET asks to confirm (the confirmation page); POST, from that page's form, cancels."""
+    deal = public_deal(get_deal(visit.store, deal_id))
+    if not visit.posted:
+        return visit.show("deal_cancel.html", deal=deal, error=None)
+    try:
+        cancel_deal(visit.store, deal_id, visit.now, by=visit.by)
+    except ApiError as exc:
+        return visit.show("deal_cancel.html", exc.status, deal=deal, error=exc.message)
+    series.record_action(visit.store, by=visit.by, action="deal cancelled", subject=deal_id, at=visit.now)
+    return redirect(visit.url(f"/deals/{deal_id}"))
+
+
+# --- inbox, community, people -----------------------------------------------------------------
+
+
+def inbox(visit: Visit) -> Response:
+    wanted, errors = _inbox_filters(visit.query)
+    items, cursor = _filled(
+        lambda cursor: list_feedback(visit.store, **wanted, limit=PAGE_SIZE, cursor=cursor),
+        visit.query.get("cursor") or None,
+    )
+    filters = {
+        name: visit.query.get(name, "") for name in ("kind", "sentiment", "deal_id", "keyword", "since", "until")
+    }
+    keywords = [str(rule["term"]) for rule in list_keywords(visit.store, limit=100).items]
+    return visit.show(
+        "inbox.html",
+        422 if errors else 200,
+        items=items,
+        deal_titles=deal_titles(visit.store, items),
+        next=cursor,
+        filters=filters,
+        errors=errors,
+        kinds=KINDS,
+        labels=LABELS,
+        keywords=keywords,
+    )
+
+
+def _inbox_filters(query: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    wanted: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, allowed in (("kind", KINDS), ("sentiment", LABELS)):
+        value = query.get(name, "")
+        if value and value not in allowed:
+            errors[name] = f"Pick one of {', '.join(allowed)}."
+        elif value:
+            wanted[name] = value
+    for name in ("deal_id", "keyword"):
+        value = query.get(name, "").strip()
+        if len(value) > 64:
+            errors[name] = "At most 64 characters."
+        elif value:
+            wanted[name] = value
+    for name, at in (("since", time.min), ("until", time.max)):
+        value = query.get(name, "")
+        if not value:
+            continue
+        try:
+            wanted[name] = datetime.combine(date.fromisoformat(value), at, tzinfo=UTC)
+        except ValueError:
+            errors[name] = "Pick a date, like 2026-11-01."
+    return ({} if errors else wanted), errors
+
+
+def deal_titles(store: Store, items: list[Item]) -> dict[str, str]:
+    """The titles of the deals a page of feedback answers, in one batch read."""
+    ids = {str(i["deal_id"]) for i in items if i.get("deal_id")}
+    return {str(d["id"]): str(d["title"]) for d in store.batch_get(Keys.deal(i) for i in ids)} if ids else {}
+
+
+def _filled(fetch: Any, cursor: str | None) -> tuple[list[Item], str | None]:
+    """Up to a page of items from a filtered listing, reading at most FILL_ROUNDS pages."""
+    items: list[Item] = []
+    for _ in range(FILL_ROUNDS):
+        try:
+            found = fetch(cursor)
+        except (InvalidCursor, ApiError):
+            return items, None
+        items.extend(found.items)
+        cursor = found.next
+        if cursor is None or len(items) >= PAGE_SIZE:
+            break
+    return items, cursor
+
+
+def community(visit: Visit) -> Response:
+    store = visit.store
+    handle = visit.query.get("handle", "").strip()[:32]
+    status = visit.query.get("status") or "following"
+    status = status if status in FOLLOWER_STATUSES else "following"
+    cursor = visit.query.get("cursor") or None
+    try:
+        if handle:
+            found = series.followers_by_handle(store, handle, limit=PAGE_SIZE, cursor=cursor)
+        else:
+            found = list_followers(store, status=status, limit=PAGE_SIZE, cursor=cursor)
+    except InvalidCursor:
+        found = Page(items=[], next=None)
+    days = series.follower_days(store, visit.now.date(), 90)
+    subscribers = list_subscribers(store, limit=PAGE_SIZE, cursor=None)
+    return visit.show(
+        "community.html",
+        summary=community_summary(store, visit.now),
+        days=days,
+        chart=charts.joins_and_leaves(days),
+        followers=found.items,
+        next=found.next,
+        handle=handle,
+        current=status,
+        statuses=FOLLOWER_STATUSES,
+        subscribers=[without_keys(s) for s in subscribers.items],
+        more_subscribers=subscribers.next is not None,
+    )
+
+
+def person(visit: Visit, user_id: str) -> Response:
+    store = visit.store
+    profile = store.get(Keys.follower(user_id))
+    subscriber = store.get(Keys.subscriber(user_id))
+    items, cursor = _filled(
+        lambda cursor: list_feedback(store, author_id=user_id, limit=PAGE_SIZE, cursor=cursor),
+        visit.query.get("cursor") or None,
+    )
+    return visit.show(
+        "person.html",
+        user_id=user_id,
+        profile=without_keys(profile) if profile else None,
+        subscriber=without_keys(subscriber) if subscriber else None,
+        items=items,
+        deal_titles=deal_titles(store, items),
+        next=cursor,
+    )
+
+
+# --- alerts and listening ---------------------------------------------------------------------
+
+
+def alerts(visit: Visit) -> Response:
+    try:
+        found = list_alerts(visit.store, limit=PAGE_SIZE, cursor=visit.query.get("cursor") or None)
+    except InvalidCursor:
+        found = Page(items=[], next=None)
+    return visit.show(
+        "alerts.html",
+        alerts=found.items,
+        next=found.next,
+        channel=channel_state(visit.store),
+        held=HELD,
+        activity=series.list_activity(visit.store),
+    )
+
+
+def resume(visit: Visit) -> Response:
+    resume_publishing(visit.store, visit.now, by=visit.by)
+    series.record_action(visit.store, by=visit.by, action="publishing resumed", subject="channel", at=visit.now)
+    return redirect(visit.url("/alerts"))
+
+
+def listening(visit: Visit, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    rules = list_keywords(visit.store, limit=100)
+    return visit.show(
+        "listening.html",
+        status,
+        rules=rules.items,
+        more=rules.next is not None,
+        errors=errors or {},
+        values={"term": visit.form.get("term", ""), "kind": visit.form.get("kind", "custom")},
+        kinds=("brand", "product", "competitor", "custom"),
+    )
+
+
+def add_rule(visit: Visit) -> Response:
+    from pydantic import ValidationError
+
+    try:
+        rule = KeywordRule.model_validate(
+            {"term": visit.form.get("term", ""), "kind": visit.form.get("kind", "custom")}
+        )
+    except ValidationError as exc:
+        names = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        errors = {}
+        if "term" in names:
+            errors["term"] = "Use 1 to 64 letters, digits, spaces or . & ' - (a leading # or $ is allowed)."
+        if "kind" in names:
+            errors["kind"] = "Pick brand, product, competitor or custom."
+        return listening(visit, errors, 422)
+    try:
+        add_keyword(visit.store, rule, visit.now, by=visit.by)
+    except ApiError:
+        return listening(visit, {"term": "This keyword is already tracked."}, 409)
+    series.record_action(visit.store, by=visit.by, action="keyword added", subject=rule.term, at=visit.now)
+    return redirect(visit.url("/listening"))
+
+
+def remove_rule(visit: Visit) -> Response:
+    term = visit.form.get("term", "")
+    try:
+        remove_keyword(visit.store, term)
+    except ApiError:
+        return listening(visit, {"remove": f"No keyword {term!r} to remove."}, 404)
+    series.record_action(visit.store, by=visit.by, action="keyword removed", subject=term, at=visit.now)
+    return redirect(visit.url("/listening"))
+
+
+def patterns(visit: Visit) -> Response:
+    """Every component in one place (Datasette's patterns page): made-up values, no reads."""
+    days = [series.FollowerDay(f"2026-11-{d:02d}", d % 7, d % 3) for d in range(1, 31)]
+    sample = {"id": "post:1", "kind": "reply", "author_id": "1", "author_handle": "someone", "keywords": ["XPS"]}
+    feedback = [
+        {
+            **sample,
+            "id": f"post:{n}",
+            "text": text,
+            "created_at": "2026-11-26T12:00:00.000000Z",
+            "deal_id": None,
+            "sentiment": {"label": label, "compound": 0.0},
+        }
+        for n, (label, text) in enumerate(
+            [("positive", "Love this deal"), ("neutral", "When is the next one?"), ("negative", "Sold out already?")]
+        )
+    ]
+    return visit.show(
+        "patterns.html",
+        statuses=STATUSES,
+        labels=LABELS,
+        days=days,
+        followers_chart=charts.joins_and_leaves(days),
+        bars_chart=charts.horizontal_bars("Orders per deal", [("XPS 13", 12), ("Latitude 7440", 7)]),
+        feedback=feedback,
+    )
