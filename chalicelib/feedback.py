@@ -17,6 +17,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
+from chalicelib.answers import STATES, waiting_ops
 from chalicelib.keywords import matched_terms
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
@@ -83,6 +84,8 @@ def record_feedback(
         "sentiment": sentiment.label,
         "compound": sentiment.compound,
         "keywords": matched_terms(text, rules) if text else [],
+        "post_id": event.post_id if isinstance(event, Interaction) else None,
+        "state": "open",  # open, answered, dismissed (chalicelib.answers)
     }
     negative = sentiment.label == "negative"
     ops = [
@@ -102,6 +105,8 @@ def record_feedback(
     # The console's sentiment-per-day chart (chalicelib/console/series.py) reads these day counters.
     shard = int.from_bytes(hashlib.blake2b(event.event_id.encode(), digest_size=4).digest()) % Keys.SENTIMENT_DAY_SHARDS
     ops.append(store.op_update(Keys.sentiment_day(iso(event.occurred_at)[:10], shard), add={sentiment.label: 1}))
+    if kind != "like":  # a like cannot be answered: it never waits for one
+        ops += waiting_ops(store, event.occurred_at, event.event_id)
     try:
         store.transact(ops)
     except ConditionFailed:
@@ -191,6 +196,7 @@ class FeedbackFilter(BaseModel):
     sentiment: Literal["positive", "neutral", "negative"] | None = None
     kind: FeedbackKind | None = None
     since: AwareDatetime | None = None
+    state: Literal["open", "answered", "dismissed"] | None = None
 
 
 def list_feedback(
@@ -203,6 +209,7 @@ def list_feedback(
     until: datetime | None = None,
     keyword: str | None = None,
     author_id: str | None = None,
+    state: str | None = None,
     limit: int,
     cursor: str | None,
 ) -> Page:
@@ -213,6 +220,10 @@ def list_feedback(
     ]
     if keyword:
         wanted.append(Attr("keywords").contains(keyword))
+    if state in STATES:  # items recorded before states existed are open
+        wanted.append(
+            Attr("state").eq(state) | Attr("state").not_exists() if state == "open" else Attr("state").eq(state)
+        )
     condition: ConditionBase | None = None
     for clause in wanted:
         condition = clause if condition is None else condition & clause
@@ -239,7 +250,13 @@ def public_feedback(item: Item) -> Item:
         "deal_id": item.get("deal_id"),
         "sentiment": {"label": item["sentiment"], "compound": float(item["compound"])},
         "keywords": list(item.get("keywords") or []),
+        "state": item.get("state") or "open",
+        "answer": _answer(item.get("answer")),
     }
+
+
+def _answer(answer: Item | None) -> Item | None:
+    return {name: answer.get(name) for name in ("text", "by", "at")} if answer else None
 
 
 def deal_rollup(store: Store, deal_id: str) -> dict[str, Any]:

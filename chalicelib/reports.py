@@ -5,7 +5,7 @@ used two deals' codes); the rows from each deal's own counters, read in batches.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from chalicelib.dm_queue import dm_totals
 from chalicelib.feedback import LABELS
 from chalicelib.fees import spent_ever
 from chalicelib.money import CENT
+from chalicelib.response_times import response_time_summary
 from chalicelib.sales import channel_sales
 from chalicelib.store import GSI1, Item, Keys, Store
 
@@ -23,7 +24,9 @@ REVENUE = "revenue_"
 MILLS, RATIO = Decimal("0.001"), Decimal("0.0001")
 
 
-def channel_summary(store: Store, now: datetime) -> dict[str, Any]:
+def channel_summary(
+    store: Store, now: datetime, *, answer_alert_after: timedelta = timedelta(minutes=120)
+) -> dict[str, Any]:
     community = community_summary(store, now)
     channel = store.get(Keys.channel_totals()) or {}
     sales = channel_sales(store)
@@ -48,6 +51,7 @@ def channel_summary(store: Store, now: datetime) -> dict[str, Any]:
         "x_fees_usd": str(spent_ever(store).quantize(MILLS)),
         "dms": dm_totals(store),  # waiting, sent, unknown, failed, skipped, dropped (chalicelib.dm_queue)
         "deals": rows,
+        "response_time": response_time_summary(store, now, threshold=answer_alert_after),  # chalicelib.response_times
     }
 
 
