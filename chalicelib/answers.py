@@ -238,7 +238,9 @@ def _send(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item,
         if claim["kind"] == "dm":
             published = publisher.send_dm(str(claim["to"]), text, key=publish_key)
         else:
-            published = publisher.post(text, key=publish_key, in_reply_to=str(claim["in_reply_to"] or "") or None)
+            published = publisher.reply(
+                text, key=publish_key, in_reply_to=str(claim["in_reply_to"]), to=str(claim["to"])
+            )
     except DuplicateContent:
         found = publisher.find_post(text, key=publish_key)  # ours from a lost run, or an equal earlier text
         if found is None:

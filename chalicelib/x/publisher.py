@@ -65,6 +65,10 @@ class XPublisher:
         response = _call(lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True))
         return Published(id=str(response.data["id"]), created_at=self._clock())
 
+    def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:
+        """``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``: X addresses it to the post's author."""
+        return self.post(text, key=key, in_reply_to=in_reply_to)
+
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
         response = _call(lambda: self._client.create_direct_message(participant_id=to, text=text, user_auth=True))
         return Published(id=str(response.data["dm_event_id"]), created_at=self._clock())
