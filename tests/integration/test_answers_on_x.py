@@ -53,20 +53,25 @@ def test_a_reply_whose_outcome_is_unknown_is_found_not_posted_twice(store: Store
     x.post_outcomes = ["timeout"]
     feedback_id = captured_reply(store, clock, "1900000000000000101", timedelta(minutes=5))
     first = answer_feedback(store, x, POLICY, feedback_id, text="Yes!", by="olivia", key="k1", now=clock.now)
-    assert first.status == 202 and first.body["status"] == CHECKING
+    assert first.status == 202
+    assert first.body["status"] == CHECKING
 
     # When the operator repeats the request with the same key
     clock.advance(seconds=30)
     again = answer_feedback(store, x, POLICY, feedback_id, text="Yes!", by="olivia", key="k1", now=clock.now)
 
     # Then it is found on X and recorded: one post, one fee, answered
-    assert again.status == 201 and again.body["status"] == SENT
+    assert again.status == 201
+    assert again.body["status"] == SENT
     assert len(x.timeline) == 1
     assert spent(store, f"{clock.now:%Y-%m}") == Decimal("0.015")
     item = store.get(Keys.feedback(feedback_id))
-    assert item is not None and item["state"] == "answered" and "answering_key" not in item
+    assert item is not None
+    assert item["state"] == "answered"
+    assert "answering_key" not in item
     third = answer_feedback(store, x, POLICY, feedback_id, text="Yes!", by="olivia", key="k1", now=clock.now)
-    assert third.body == again.body and len(x.timeline) == 1
+    assert third.body == again.body
+    assert len(x.timeline) == 1
 
 
 def test_a_run_that_died_after_posting_is_recovered_by_the_schedule(store: Store, clock: FakeClock) -> None:
@@ -85,7 +90,8 @@ def test_a_run_that_died_after_posting_is_recovered_by_the_schedule(store: Store
     assert check_answers(store, x, POLICY, clock.now) == 1
     assert len(x.timeline) == 1
     item = store.get(Keys.feedback(feedback_id))
-    assert item is not None and item["state"] == "answered"
+    assert item is not None
+    assert item["state"] == "answered"
     assert spent(store, f"{clock.now:%Y-%m}") == Decimal("0.015")
 
 
@@ -102,14 +108,17 @@ def test_a_dm_answer_lost_on_its_way_is_never_resent(store: Store, clock: FakeCl
         check_answers(store, x, POLICY, clock.now)
 
     # Then it is unknown, looked up (find_dm) but never sent again; the item is open for a new answer
-    assert x.dm_calls == 1 and x.lookups == POLICY.max_checks
+    assert x.dm_calls == 1
+    assert x.lookups == POLICY.max_checks
     claim = store.get(Keys.answer(feedback_id, "k"))
-    assert claim is not None and claim["status"] == "unknown"
+    assert claim is not None
+    assert claim["status"] == "unknown"
     with pytest.raises(Conflict):
         answer_feedback(store, x, POLICY, feedback_id, text="It does!", by="a", key="k", now=clock.now)
     assert x.dm_calls == 1
     retry = answer_feedback(store, x, POLICY, feedback_id, text="It does!", by="a", key="k2", now=clock.now)
-    assert retry.status == 201 and x.dms == [(PERSON.id, "It does!")]
+    assert retry.status == 201
+    assert x.dms == [(PERSON.id, "It does!")]
 
 
 def test_a_dm_answer_takes_a_token_from_the_dm_budget(store: Store, clock: FakeClock) -> None:
@@ -142,9 +151,11 @@ def test_the_median_and_p90_are_exact_on_known_times(store: Store, clock: FakeCl
     assert summary["median_seconds"] == 180.0
     assert summary["p90_seconds"] == 5400.0  # nearest rank: the 5th of 5
     assert summary["answered_within_1h_share"] == 0.8
-    assert summary["weeks"][-1]["answered"] == 5 and summary["weeks"][0]["answered"] == 0
+    assert summary["weeks"][-1]["answered"] == 5
+    assert summary["weeks"][0]["answered"] == 0
     operators = {row["by"]: row for row in summary["operators"]}
-    assert operators["olivia"]["answered"] == 3 and operators["olivia"]["median_seconds"] == 180.0  # 1, 3, 90
+    assert operators["olivia"]["answered"] == 3
+    assert operators["olivia"]["median_seconds"] == 180.0
     assert operators["sam"]["median_seconds"] == 360.0  # 2 and 10: their mean
 
 
@@ -166,7 +177,8 @@ def test_a_long_wait_raises_one_alert_per_item(store: Store, clock: FakeClock) -
     assert alert_long_waits(store, clock.now, threshold, raised.append) == []
     assert [a["kind"] for a in raised] == ["answer_overdue"]
     old = response_time_summary(store, clock.now, threshold=threshold)["open_over_threshold"]
-    assert old["count"] == 1 and old["more"] is False
+    assert old["count"] == 1
+    assert old["more"] is False
 
     clock.advance(minutes=100)  # now the second one has waited too long
     assert alert_long_waits(store, clock.now, threshold, raised.append) == ["post:1900000000000000302"]
