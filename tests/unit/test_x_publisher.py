@@ -55,6 +55,15 @@ def test_a_reply_names_the_post_it_answers() -> None:
 
 
 @responses.activate
+def test_an_answer_is_a_post_replying_to_their_post() -> None:
+    responses.post(TWEETS, json=load_event("x/x_api_post_tweet_response.json"), status=201)
+    published = publisher().reply("Yes, in stock!", key="answer-1", in_reply_to="1332557345071644672", to="12")
+    assert published.id == "1445880548472328192"
+    body = sent_json(responses.calls[0].request)
+    assert body == {"text": "Yes, in stock!", "reply": {"in_reply_to_tweet_id": "1332557345071644672"}}
+
+
+@responses.activate
 def test_a_dm_is_sent_to_the_participant() -> None:
     responses.post(DM, json=load_event("x/x_api_dm_send_response.json"), status=201)
     published = publisher().send_dm("2244994945", "Your deal is live", key="alert-1")
