@@ -186,6 +186,7 @@ def _claim(
         "status": SENDING,
         "attempted_at": iso(now),
         "received_at": str(item["created_at"]),
+        "waiting_since": str(item.get("waiting_since") or item["created_at"]),  # a reopened item: since then
         "first": not item.get("first_answer_at"),
         "checks": 0,
     }
@@ -280,6 +281,7 @@ def _record(store: Store, policy: AnswerPolicy, claim: Item, published: Publishe
     answer = {"text": text, "by": str(claim["by"]), "at": iso(answered_at), "kind": claim["kind"], "x_id": published.id}
     fee = policy.fees.dm if claim["kind"] == "dm" else policy.fees.for_post(text)
     received = datetime.fromisoformat(str(claim["received_at"]))
+    waiting = datetime.fromisoformat(str(claim.get("waiting_since") or claim["received_at"]))
     ops = [
         store.op_update(
             Keys.answer(feedback_id, key),
@@ -293,8 +295,8 @@ def _record(store: Store, policy: AnswerPolicy, claim: Item, published: Publishe
             set_if_absent={"first_answer_at": iso(answered_at), "first_answer_by": str(claim["by"])},
             remove=("answering_key",),
         ),
-        store.op_delete(Keys.waiting(Keys.WAITING, received, feedback_id)),
-        store.op_delete(Keys.waiting(Keys.WAITING_UNALERTED, received, feedback_id)),
+        store.op_delete(Keys.waiting(Keys.WAITING, waiting, feedback_id)),
+        store.op_delete(Keys.waiting(Keys.WAITING_UNALERTED, waiting, feedback_id)),
         charge_op(store, fee, "dms" if claim["kind"] == "dm" else "posts", now),
     ]
     if claim["kind"] == "dm":
@@ -453,17 +455,17 @@ def dismiss(store: Store, feedback_id: str, *, by: str, now: datetime) -> Item:
         if exc.item is None:
             raise NotFound("no such feedback item") from None
         raise AnswerBusy("an answer to this item is being sent") from None
-    received = datetime.fromisoformat(str(item["created_at"]))
+    waiting = datetime.fromisoformat(str(item.get("waiting_since") or item["created_at"]))
     for partition in (Keys.WAITING, Keys.WAITING_UNALERTED):
-        store.delete(Keys.waiting(partition, received, feedback_id))
+        store.delete(Keys.waiting(partition, waiting, feedback_id))
     return item
 
 
-def waiting_ops(store: Store, received: datetime, feedback_id: str) -> list[dict[str, Any]]:
+def waiting_ops(store: Store, since: datetime, feedback_id: str) -> list[dict[str, Any]]:
     """The item waits for an answer: listed oldest first, and once in the long-wait alert's list."""
-    entry = {"feedback_id": feedback_id, "received_at": iso(received)}
+    entry = {"feedback_id": feedback_id, "waiting_since": iso(since)}
     return [
-        store.op_put({**Keys.waiting(partition, received, feedback_id), **entry})
+        store.op_put({**Keys.waiting(partition, since, feedback_id), **entry})
         for partition in (Keys.WAITING, Keys.WAITING_UNALERTED)
     ]
 
@@ -483,14 +485,14 @@ def reopen_conversation(
         return None
     earlier_id = str(found["feedback_id"])
     try:
-        earlier = store.update(
+        store.update(
             Keys.feedback(earlier_id),
-            set={"state": OPEN, "reopened_by": new_id, "reopened_at": iso(at)},
+            set={"state": OPEN, "reopened_by": new_id, "reopened_at": iso(at), "waiting_since": iso(at)},
             condition=Attr("state").eq(ANSWERED) & Attr("author_id").eq(author_id),
         )
     except ConditionFailed:
         return None  # open already, dismissed, or another person's
-    store.transact(waiting_ops(store, datetime.fromisoformat(str(earlier["created_at"])), earlier_id))
+    store.transact(waiting_ops(store, at, earlier_id))  # it waits again, from the new message
     return earlier_id
 
 

@@ -119,7 +119,7 @@ def response_time_summary(store: Store, now: datetime, *, threshold: timedelta, 
             "minutes": int(threshold.total_seconds() // 60),
             "count": len(waiting.items),
             "more": waiting.next is not None,
-            "oldest_since": oldest["received_at"] if oldest else None,
+            "oldest_since": oldest["waiting_since"] if oldest else None,
         },
     }
 
@@ -133,15 +133,15 @@ def alert_long_waits(store: Store, now: datetime, threshold: timedelta, notify: 
         feedback_id = str(entry["feedback_id"])
         raised = raise_alert(
             store,
-            alert_id=f"answer-wait-{feedback_id}",
+            alert_id=f"answer-wait-{feedback_id}-{entry['waiting_since']}",  # once per wait (reopened: anew)
             kind="answer_overdue",
             message=f"Feedback {feedback_id} has waited more than {minutes} minutes for an answer "
-            f"(since {entry['received_at']}).",
+            f"(since {entry['waiting_since']}).",
             raised_at=now,
             notify=notify,
             feedback_id=feedback_id,
         )
-        received = datetime.fromisoformat(str(entry["received_at"]))
+        received = datetime.fromisoformat(str(entry["waiting_since"]))
         store.delete(Keys.waiting(Keys.WAITING_UNALERTED, received, feedback_id))
         if raised:
             alerted.append(feedback_id)

@@ -189,3 +189,33 @@ def test_the_composer_knows_a_recent_reply_text(store: Store, clock: FakeClock) 
     assert not recently_sent(store, "Thanks so much!")
     answer_feedback(store, FakeX(clock), POLICY, feedback_id, text="Thanks so much!", by="a", key="k", now=clock.now)
     assert recently_sent(store, "thanks  so much!")  # X compares texts like this too
+
+
+def test_a_reopened_conversation_waits_again_from_the_new_message(store: Store, clock: FakeClock) -> None:
+    from chalicelib.answers import reopen_conversation
+
+    # Given an item answered long ago
+    x = FakeX(clock)
+    earlier = captured_reply(store, clock, "1900000000000000501", timedelta(days=3))
+    sent = answer_feedback(store, x, POLICY, earlier, text="Here you go", by="a", key="k", now=clock.now)
+
+    # Another person's reply to our answer reopens nothing
+    assert (
+        reopen_conversation(store, author_id="999", kind="reply", answers=sent.body["x_id"], new_id="p3", at=clock.now)
+        is None
+    )
+
+    # When they reply to our answer an hour later
+    clock.advance(hours=1)
+    reopened = reopen_conversation(
+        store, author_id=PERSON.id, kind="reply", answers=sent.body["x_id"], new_id="post:2", at=clock.now
+    )
+
+    # Then it is open again and waits from now: no alert until the threshold passes from now
+    assert reopened == earlier
+    item = store.get(Keys.feedback(earlier))
+    assert item is not None
+    assert item["state"] == "open"
+    threshold = timedelta(minutes=120)
+    assert alert_long_waits(store, clock.now + timedelta(minutes=60), threshold) == []
+    assert alert_long_waits(store, clock.now + timedelta(minutes=121), threshold) == [earlier]
