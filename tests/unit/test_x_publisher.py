@@ -175,6 +175,20 @@ def test_find_post_matches_a_recent_post_whose_link_x_shortened() -> None:
     assert publisher().find_post("A text never posted", key="deal-2") is None
 
 
+@responses.activate
+def test_find_post_finds_a_reply_whose_text_x_prefixed_with_the_handle_it_answers() -> None:
+    reply = {
+        "id": "1860000000000000003",
+        "text": "@TanuLearns Yes, back in stock today!",
+        "created_at": "2026-11-26T12:00:00.000Z",
+        "edit_history_tweet_ids": ["1860000000000000003"],
+    }
+    responses.get(TIMELINE, json={"data": [reply], "meta": {"result_count": 1}})
+    found = publisher().find_post("Yes, back in stock today!", key="answer-post:1-k")
+    assert found is not None
+    assert found.id == "1860000000000000003"
+
+
 def test_requests_carry_a_timeout_that_fits_the_lambda() -> None:
     with responses.RequestsMock() as mocked:
         mocked.post(TWEETS, body=requests.ConnectTimeout("connect timeout"))
