@@ -10,6 +10,7 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import deps, http
 from chalicelib.alerts import list_alerts, publish_pending_alerts
+from chalicelib.answers import ReplyRequest, answer_feedback, check_answers, dismiss, new_key
 from chalicelib.channel import channel_state, resume_publishing
 from chalicelib.community import STATUSES, community_summary, list_followers
 from chalicelib.console.routes import console
@@ -30,7 +31,9 @@ from chalicelib.operators import OperatorFields, create_operator
 from chalicelib.publishing import list_outbox
 from chalicelib.releases import release_due_deals
 from chalicelib.reports import ReportQuery, channel_summary
+from chalicelib.response_times import alert_long_waits
 from chalicelib.sales import receive_order_delivery
+from chalicelib.saved_replies import SavedReplyFields, add_saved_reply, list_saved_replies, remove_saved_reply
 from chalicelib.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
 from chalicelib.store import InvalidCursor, utcnow
 from chalicelib.welcome import welcome_new_followers
@@ -95,7 +98,7 @@ def tracked_link(code: str) -> Response:
 def reports_summary() -> dict[str, Any]:
     query = http.parse(ReportQuery, http.query_params(http.current_request(app)))
     try:
-        return channel_summary(deps.store(), utcnow(), query)
+        return channel_summary(deps.store(), utcnow(), query, answer_alert_after=deps.answer_alert_after())
     except InvalidCursor as exc:
         raise BadRequest(str(exc), fields={"cursor": "not a cursor from this report"}) from None
 
@@ -147,6 +150,51 @@ def feedback() -> dict[str, Any]:
     return http.listing(
         request, lambda limit, cursor: list_feedback(store, **wanted.model_dump(), limit=limit, cursor=cursor)
     )
+
+
+@app.route("/feedback/{feedback_id}/reply", methods=["POST"])
+def feedback_reply(feedback_id: str) -> Response:
+    request = http.current_request(app)
+    wanted = http.parse(ReplyRequest, http.json_body(request))
+    key = new_key(request.headers.get("idempotency-key"))
+    answered = answer_feedback(
+        deps.store(),
+        deps.publisher(),
+        deps.answer_policy(),
+        unquote(feedback_id),
+        text=wanted.text,
+        by="admin",
+        key=key,
+        now=utcnow(),
+        again=wanted.again,
+    )
+    return http.json_response(answered.body, status=answered.status)
+
+
+@app.route("/feedback/{feedback_id}/dismiss", methods=["POST"])
+def feedback_dismiss(feedback_id: str) -> dict[str, Any]:
+    item = dismiss(deps.store(), unquote(feedback_id), by="admin", now=utcnow())
+    return {"id": item["id"], "state": item["state"]}
+
+
+@app.route("/saved-replies", methods=["GET"])
+def saved_replies_list() -> dict[str, Any]:
+    store = deps.store()
+    return http.listing(
+        http.current_request(app), lambda limit, cursor: list_saved_replies(store, limit=limit, cursor=cursor)
+    )
+
+
+@app.route("/saved-replies", methods=["POST"])
+def saved_replies_add() -> Response:
+    fields = http.parse(SavedReplyFields, http.json_body(http.current_request(app)))
+    return http.json_response(add_saved_reply(deps.store(), fields, utcnow()), status=201)
+
+
+@app.route("/saved-replies/{reply_id}", methods=["DELETE"])
+def saved_replies_remove(reply_id: str) -> Response:
+    remove_saved_reply(deps.store(), unquote(reply_id))
+    return Response(body="", status_code=204)
 
 
 @app.route("/deals/{deal_id}", methods=["PATCH"])
@@ -231,8 +279,10 @@ def dms() -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
-    """The alerts' outbox to the topic, then the waiting DMs under X's limits."""
+    """The alerts' outbox to the topic, answers to look up or waiting too long, then the waiting DMs."""
     publish_pending_alerts(deps.store(), deps.notify_alert)
+    check_answers(deps.store(), deps.publisher(), deps.answer_policy(), utcnow())
+    alert_long_waits(deps.store(), utcnow(), deps.answer_alert_after(), deps.notify_alert)
     report = drain_dms(deps.store(), deps.publisher(), deps.dm_policy(), utcnow, deps.time_left(event.context))
     return report.as_dict()
 

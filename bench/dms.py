@@ -37,6 +37,9 @@ class _X:
     def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Any:
         raise NotImplementedError
 
+    def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Any:
+        raise NotImplementedError
+
     def find_post(self, text: str, *, key: str) -> Any:
         return None
 

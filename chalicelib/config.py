@@ -55,6 +55,7 @@ class Settings(BaseModel):
     welcome_dm_budget: int = Field(default=100, ge=0)
     # When set (the API's public base URL), deal posts carry <base>/r/<code>, which counts clicks.
     short_link_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
+    answer_alert_minutes: int = Field(default=120, ge=1)  # an item waiting longer raises one alert
     count_test_orders: bool | None = None  # Shopify test orders; counted by default only locally
 
     @property

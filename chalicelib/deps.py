@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib import aws
+from chalicelib.answers import AnswerPolicy
 from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
 from chalicelib.deal_alerts import fan_out_handler, legacy_alert_handler
 from chalicelib.delivery import DeliveryMessage, Handler, enqueue
@@ -186,3 +187,11 @@ def welcome_policy() -> WelcomePolicy:
         dm_budget=current.welcome_dm_budget,
         fees=fee_schedule(),
     )
+
+
+def answer_policy() -> AnswerPolicy:
+    return AnswerPolicy(fees=fee_schedule(), dm_budget=dm_budget())
+
+
+def answer_alert_after() -> timedelta:
+    return timedelta(minutes=settings().answer_alert_minutes)

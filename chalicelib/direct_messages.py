@@ -116,7 +116,7 @@ def drain_dms(
     return report
 
 
-def _windows(now: datetime) -> tuple[str, str]:
+def dm_windows(now: datetime) -> tuple[str, str]:
     start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
     return f"15m#{start:%Y-%m-%dT%H:%M}", f"day#{now:%Y-%m-%d}"
 
@@ -183,7 +183,7 @@ class _Drain:
 
     def budget_left(self) -> int:
         now = self.clock()
-        window, day = _windows(now)
+        window, day = dm_windows(now)
         found = {
             str(item["SK"]): item
             for item in self.store.batch_get([Keys.dm_window(window), Keys.dm_window(day), Keys.dm_drain()])
@@ -278,7 +278,7 @@ class _Drain:
     def claim(self, waiting: Item, campaign: Item | None, text: str, now: datetime) -> Item | None:
         """Budget tokens, the DM's state and its entry, together. None if it is not to be sent now."""
         key, deal_id = str(waiting["key"]), waiting.get("deal_id")
-        window, day = _windows(now)
+        window, day = dm_windows(now)
         expires = int((now + 2 * DAY).timestamp())  # pacing counters clean themselves up (TTL)
         budget = self.policy.budget
         state: Item = {

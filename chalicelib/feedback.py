@@ -21,6 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
+from chalicelib.answers import STATES, waiting_ops
 from chalicelib.keywords import matched_terms
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
@@ -89,10 +90,14 @@ def record_feedback(
         "sentiment": sentiment.label,
         "compound": sentiment.compound,
         "keywords": matched_terms(text, rules) if text else [],
+        "post_id": event.post_id if isinstance(event, Interaction) else None,
+        "state": "open",  # open, answered, dismissed (chalicelib.answers)
     }
     negative = sentiment.label == "negative"
     post_id = event.post_id if isinstance(event, Interaction) else None
     counters = _counter_ops(store, event, kind, sentiment, deal_id)
+    if kind != "like":  # a like cannot be answered: it never waits for one
+        counters += waiting_ops(store, event.occurred_at, event.event_id)
     recorded = _write(store, item, counters, post_id)
     if recorded is None:
         return False  # delivered before
@@ -243,6 +248,7 @@ class FeedbackFilter(BaseModel):
     sentiment: Literal["positive", "neutral", "negative"] | None = None
     kind: FeedbackKind | None = None
     since: AwareDatetime | None = None
+    state: Literal["open", "answered", "dismissed"] | None = None
 
 
 def list_feedback(
@@ -255,6 +261,7 @@ def list_feedback(
     until: datetime | None = None,
     keyword: str | None = None,
     author_id: str | None = None,
+    state: str | None = None,
     limit: int,
     cursor: str | None,
 ) -> Page:
@@ -265,6 +272,10 @@ def list_feedback(
     ]
     if keyword:
         wanted.append(Attr("keywords").contains(keyword))
+    if state in STATES:  # items recorded before states existed are open
+        wanted.append(
+            Attr("state").eq(state) | Attr("state").not_exists() if state == "open" else Attr("state").eq(state)
+        )
     condition: ConditionBase | None = None
     for clause in wanted:
         condition = clause if condition is None else condition & clause
@@ -291,6 +302,8 @@ def public_feedback(item: Item) -> Item:
         "deal_id": item.get("deal_id"),
         "sentiment": {"label": item["sentiment"], "compound": float(item["compound"])},
         "keywords": list(item.get("keywords") or []),
+        "state": item.get("state") or "open",
+        "answer": _answer(item.get("answer")),
     }
 
 
@@ -298,6 +311,10 @@ def deal_feedback_keys(deal_id: str) -> list[Key]:
     """A deal's feedback: the extremes' item and every shard of its counts."""
     shards = [Keys.deal_feedback_counts(deal_id, n) for n in range(Keys.FEEDBACK_SHARDS)]
     return [Keys.deal_feedback(deal_id), *shards]
+
+
+def _answer(answer: Item | None) -> Item | None:
+    return {name: answer.get(name) for name in ("text", "by", "at")} if answer else None
 
 
 def deal_rollup(store: Store, deal_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from chalicelib.answers import reopen_conversation
 from chalicelib.channel import record_revocation
 from chalicelib.community import record_follow_change
 from chalicelib.errors import BadRequest, Conflict, Unauthorized
@@ -90,6 +91,8 @@ def _apply(
         elif isinstance(event, (DirectMessage, Interaction)):
             rules = all_rules(store) if rules is None else rules
             applied = record_feedback(store, event, classifier, rules, spikes, notify)
+            if applied:
+                reopen_conversation_of(store, event)
             logger.info("feedback", extra={"kind": getattr(event, "kind", "dm"), "applied": applied})
         elif isinstance(event, PostDeleted):
             applied = erase_post(store, event, now)  # a tombstone too, for a post still on its way
@@ -102,3 +105,15 @@ def _apply(
             continue
         tally["applied" if applied else "duplicates"] += 1
     return tally
+
+
+def reopen_conversation_of(store: Store, event: DirectMessage | Interaction) -> None:
+    """A later message in a conversation we answered reopens it (chalicelib.answers)."""
+    if isinstance(event, DirectMessage):
+        author, kind, answers = event.sender.id, "dm", None
+    else:
+        author, kind, answers = event.author.id, event.kind, event.answers
+    if kind != "like":
+        reopen_conversation(
+            store, author_id=author, kind=kind, answers=answers, new_id=event.event_id, at=event.occurred_at
+        )

@@ -70,6 +70,10 @@ class Publisher(Protocol):
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published: ...
 
+    def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:
+        """A public answer to ``to``'s post ``in_reply_to`` (chalicelib.answers); ``find_post`` finds it."""
+        ...
+
     def find_post(self, text: str, *, key: str) -> Published | None: ...
 
     def find_dm(self, to: str, text: str, *, key: str, since: datetime) -> Published | None: ...
@@ -94,6 +98,9 @@ class LazyPublisher:
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
         return self._real().send_dm(to, text, key=key, deal_id=deal_id)
 
+    def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:
+        return self._real().reply(text, key=key, in_reply_to=in_reply_to, to=to)
+
     def find_post(self, text: str, *, key: str) -> Published | None:
         return self._real().find_post(text, key=key)
 
@@ -112,6 +119,9 @@ class OutboxPublisher:
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
         return self._record("dm", text, key=key, to=to, deal_id=deal_id, in_reply_to=None)
+
+    def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:
+        return self._record("reply", text, key=key, to=to, deal_id=None, in_reply_to=in_reply_to)
 
     def find_post(self, text: str, *, key: str) -> Published | None:
         item = self._store.get(Keys.outbox_entry(f"outbox-{key}"), consistent=True)

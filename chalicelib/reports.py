@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from chalicelib.dm_queue import dm_totals
 from chalicelib.feedback import LABELS, deal_feedback_keys
 from chalicelib.fees import spent_ever
 from chalicelib.money import CENT, decimal_string
+from chalicelib.response_times import response_time_summary
 from chalicelib.sales import channel_sales
 from chalicelib.store import GSI1, InvalidCursor, Item, Keys, Page, Store, iso, pack_cursor, summed, unpack_cursor
 
@@ -49,7 +50,13 @@ class ReportQuery(BaseModel):
         return self
 
 
-def channel_summary(store: Store, now: datetime, query: ReportQuery | None = None) -> dict[str, Any]:
+def channel_summary(
+    store: Store,
+    now: datetime,
+    query: ReportQuery | None = None,
+    *,
+    answer_alert_after: timedelta = timedelta(minutes=120),
+) -> dict[str, Any]:
     query = query or ReportQuery()
     community = community_summary(store, now)
     channel = store.get(Keys.channel_totals()) or {}
@@ -77,6 +84,7 @@ def channel_summary(store: Store, now: datetime, query: ReportQuery | None = Non
         "dms": dm_totals(store),  # waiting, sent, unknown, failed, skipped, dropped (chalicelib.dm_queue)
         "deals": rows.items,
         "deals_next": rows.next,
+        "response_time": response_time_summary(store, now, threshold=answer_alert_after),  # chalicelib.response_times
     }
 
 

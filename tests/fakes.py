@@ -44,6 +44,7 @@ class FakeX:
         self.conversations: list[tuple[str, str, Published]] = []  # (to, text, the DM event)
         self.fail_times = fail_times
         self.dm_outcomes = list(dm_outcomes or [])
+        self.post_outcomes: list[str] = []
         self.dm_calls = 0
         self.lookups = 0
 
@@ -56,6 +57,14 @@ class FakeX:
         post_id = str(1_860_000_000_000_000_000 + len(self.timeline))
         self.timeline.append((post_id, text, in_reply_to))
         return Published(id=post_id, created_at=self.clock())
+
+    def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:
+        """A reply is a post to X; ``post_outcomes`` scripts it like ``dm_outcomes`` (``timeout``)."""
+        outcome = self.post_outcomes.pop(0) if self.post_outcomes else "ok"
+        published = self.post(text, key=key, in_reply_to=in_reply_to)
+        if outcome == "timeout":
+            raise OutcomeUnknown("X did not answer: ReadTimeout")
+        return published
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
         self.dm_calls += 1

@@ -8,11 +8,12 @@ leaves these routes to this module: the admin token is never asked for, nor show
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib import deps
-from chalicelib.console import sessions, views
+from chalicelib.console import answering, sessions, views
 from chalicelib.console.forms import MAX_FORM_BYTES, read_form
 from chalicelib.console.render import page, redirect, stylesheet
 from chalicelib.errors import ApiError
@@ -224,6 +225,41 @@ def cancel_deal_post(deal_id: str) -> Response:
 @console.route("/console/inbox")
 def inbox() -> Response:
     return _guarded(views.inbox)
+
+
+@console.route("/console/inbox/{feedback_id}")
+def conversation(feedback_id: str) -> Response:
+    return _guarded(lambda visit: answering.thread(visit, unquote(feedback_id)))
+
+
+@console.route("/console/inbox/{feedback_id}/answer", methods=["POST"], content_types=FORM)
+def answer(feedback_id: str) -> Response:
+    return _guarded(lambda visit: answering.answer(visit, unquote(feedback_id)))
+
+
+@console.route("/console/inbox/{feedback_id}/dismiss", methods=["POST"], content_types=FORM)
+def dismiss(feedback_id: str) -> Response:
+    return _guarded(lambda visit: answering.dismiss_item(visit, unquote(feedback_id)))
+
+
+@console.route("/console/saved-replies", methods=["GET"])
+def saved_replies() -> Response:
+    return _guarded(answering.saved_replies)
+
+
+@console.route("/console/saved-replies", methods=["POST"], content_types=FORM)
+def add_saved_reply() -> Response:
+    return _guarded(answering.add_saved)
+
+
+@console.route("/console/saved-replies/remove", methods=["POST"], content_types=FORM)
+def remove_saved_reply() -> Response:
+    return _guarded(answering.remove_saved)
+
+
+@console.route("/console/response-times")
+def response_times() -> Response:
+    return _guarded(answering.response_times)
 
 
 @console.route("/console/community")

@@ -12,6 +12,7 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib.alerts import list_alerts
+from chalicelib.answers import STATES
 from chalicelib.channel import HELD, channel_state, resume_publishing
 from chalicelib.community import STATUSES as FOLLOWER_STATUSES
 from chalicelib.community import community_summary, list_followers
@@ -225,7 +226,8 @@ def inbox(visit: Visit) -> Response:
         visit.query.get("cursor") or None,
     )
     filters = {
-        name: visit.query.get(name, "") for name in ("kind", "sentiment", "deal_id", "keyword", "since", "until")
+        name: visit.query.get(name, "")
+        for name in ("state", "kind", "sentiment", "deal_id", "keyword", "since", "until")
     }
     keywords = [str(rule["term"]) for rule in list_keywords(visit.store, limit=100).items]
     return visit.show(
@@ -239,12 +241,16 @@ def inbox(visit: Visit) -> Response:
         kinds=KINDS,
         labels=LABELS,
         keywords=keywords,
+        states=STATES,
     )
 
 
 def _inbox_filters(query: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     wanted: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    state = query.get("state") or "open"  # the inbox shows what waits for an answer unless asked
+    if state != "all":
+        wanted["state"] = state if state in STATES else "open"
     for name, allowed in (("kind", KINDS), ("sentiment", LABELS)):
         value = query.get(name, "")
         if value and value not in allowed:

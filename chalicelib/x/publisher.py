@@ -10,6 +10,7 @@ first (``find_post`` reads the account's recent posts, ``find_dm`` the conversat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ CALL_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
 RECENT_POSTS_READ = 20
 DM_EVENTS_READ = 50
 CLOCK_SKEW = timedelta(minutes=1)  # X's clock against ours, when a DM is compared with an attempt's time
+_LEADING_MENTIONS = re.compile(r"^(?:@\w{1,15}\s+)+")
 _SNOWFLAKE_EPOCH_MS = 1288834974657  # X ids carry their creation time (milliseconds since this) above bit 22
 
 
@@ -65,6 +67,10 @@ class XPublisher:
         response = _call(lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True))
         return Published(id=str(response.data["id"]), created_at=self._clock())
 
+    def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:
+        """``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``: X addresses it to the post's author."""
+        return self.post(text, key=key, in_reply_to=in_reply_to)
+
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
         response = _call(lambda: self._client.create_direct_message(participant_id=to, text=text, user_auth=True))
         return Published(id=str(response.data["dm_event_id"]), created_at=self._clock())
@@ -77,9 +83,9 @@ class XPublisher:
                 id=self._account_id, max_results=RECENT_POSTS_READ, tweet_fields=["created_at"], user_auth=True
             )
         )
-        wanted = tokens(text)
+        wanted = tokens(_without_leading_mentions(text))
         for tweet in response.data or []:
-            if tokens(tweet.text) == wanted:
+            if tokens(_without_leading_mentions(tweet.text)) == wanted:
                 created = tweet.created_at or self._clock()
                 return Published(id=str(tweet.id), created_at=created.astimezone(UTC))
         return None
@@ -104,6 +110,11 @@ class XPublisher:
             if ours and created >= since - CLOCK_SKEW and tokens(event.text or "") == wanted:
                 return Published(id=str(event.id), created_at=created)
         return None
+
+
+def _without_leading_mentions(text: str) -> str:
+    """A reply's text as X returns it starts with the @handles it answers, which X adds itself."""
+    return _LEADING_MENTIONS.sub("", text)
 
 
 def _call(request: Callable[[], T]) -> T:

@@ -62,6 +62,8 @@ def test_the_captured_mention_becomes_one_feedback_item(api: Any, admin: dict[st
         "deal_id": None,
         "sentiment": {"label": "positive", "compound": 0.4939},
         "keywords": [],
+        "state": "open",
+        "answer": None,
     }
 
 

@@ -55,6 +55,15 @@ def test_a_reply_names_the_post_it_answers() -> None:
 
 
 @responses.activate
+def test_an_answer_is_a_post_replying_to_their_post() -> None:
+    responses.post(TWEETS, json=load_event("x/x_api_post_tweet_response.json"), status=201)
+    published = publisher().reply("Yes, in stock!", key="answer-1", in_reply_to="1332557345071644672", to="12")
+    assert published.id == "1445880548472328192"
+    body = sent_json(responses.calls[0].request)
+    assert body == {"text": "Yes, in stock!", "reply": {"in_reply_to_tweet_id": "1332557345071644672"}}
+
+
+@responses.activate
 def test_a_dm_is_sent_to_the_participant() -> None:
     responses.post(DM, json=load_event("x/x_api_dm_send_response.json"), status=201)
     published = publisher().send_dm("2244994945", "Your deal is live", key="alert-1")
@@ -164,6 +173,20 @@ def test_find_post_matches_a_recent_post_whose_link_x_shortened() -> None:
     assert found.id == "1860000000000000001"
     assert found.created_at == datetime(2026, 11, 26, 10, tzinfo=UTC)
     assert publisher().find_post("A text never posted", key="deal-2") is None
+
+
+@responses.activate
+def test_find_post_finds_a_reply_whose_text_x_prefixed_with_the_handle_it_answers() -> None:
+    reply = {
+        "id": "1860000000000000003",
+        "text": "@TanuLearns Yes, back in stock today!",
+        "created_at": "2026-11-26T12:00:00.000Z",
+        "edit_history_tweet_ids": ["1860000000000000003"],
+    }
+    responses.get(TIMELINE, json={"data": [reply], "meta": {"result_count": 1}})
+    found = publisher().find_post("Yes, back in stock today!", key="answer-post:1-k")
+    assert found is not None
+    assert found.id == "1860000000000000003"
 
 
 def test_requests_carry_a_timeout_that_fits_the_lambda() -> None:

@@ -1,0 +1,507 @@
+"""Answering people: a public reply to a reply, mention or quote, a DM to a DM, each exactly once,
+and the conversation state of every feedback item (``open``, ``answered``, ``dismissed``).
+
+Exactly once. An answer is an item claimed under its idempotency key (``Keys.answer``) in the same
+transaction that takes the feedback item's answering lock (``answering_key``): the lock is free
+only while the item is not being answered and, unless the operator asks to answer ``again``, not
+answered yet. So two keys never answer one item at once, and one item is answered once by default.
+A repeat of a key returns what the first request did (the same 201 body) and sends nothing.
+
+Then one call to X, whose error says what is known (chalicelib.publishing): sent -> the answer, its
+fee, the item's state and its response time in one transaction conditioned on the claim, so the
+fee is counted once; certainly not sent -> the claim is undone (the key may be used again);
+refused -> ``failed``; unknown (a timeout, a 5xx, or a run that died after the call) ->
+``checking``: never sent again, looked up instead (``find_post`` for a reply, ``find_dm`` for a DM)
+by a repeat of the key or by the ``check_answers`` schedule, ``max_checks`` times, then ``unknown``
+(the lock is freed; answering again is the operator's explicit choice, with a new key).
+
+DMs go out directly, not through the DM pacer's queue (an answer is a conversation in real time),
+but each takes a token from the pacer's own 15-minute and daily windows in its claim: answers and
+alerts share X's DM budget, and an answer that would exceed it is refused (409) before it is sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.direct_messages import DmBudget, dm_windows
+from chalicelib.errors import BadRequest, Conflict, NotFound, Unprocessable
+from chalicelib.fees import FeeSchedule, charge_op
+from chalicelib.observability import logger
+from chalicelib.posts import MAX_WEIGHTED_LENGTH, fingerprint, weighted_length
+from chalicelib.publishing import (
+    DuplicateContent,
+    NotSent,
+    OutcomeUnknown,
+    Published,
+    Publisher,
+    PublishError,
+    RateLimited,
+)
+from chalicelib.response_times import record_op
+from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+
+OPEN, ANSWERED, DISMISSED = "open", "answered", "dismissed"
+STATES = (OPEN, ANSWERED, DISMISSED)
+SENDING, CHECKING, SENT, UNKNOWN, FAILED = "sending", "checking", "sent", "unknown", "failed"
+PUBLIC = ("reply", "mention", "quote")  # answered with a public reply; a DM with a DM; a like not at all
+MAX_DM_LENGTH = 10_000
+RECENT_TEXT_LIFETIME = timedelta(days=7)  # a reply text equal to one sent within this is warned about
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+class ReplyRequest(BaseModel):
+    """``POST /feedback/{id}/reply``'s body; ``again`` answers an item that has an answer already."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_DM_LENGTH)
+    again: bool = False
+
+
+def new_key(header: str | None) -> str:
+    """The request's idempotency key, or a fresh one (a request without a key answers once, itself)."""
+    return check_key(header) or uuid.uuid4().hex
+
+
+class AnswerBusy(Conflict):
+    code = "answer_in_progress"
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    dm_budget: DmBudget = field(default_factory=DmBudget)
+    lease: timedelta = timedelta(minutes=2)  # an answer still ``sending`` after this died with its run
+    check_every: timedelta = timedelta(minutes=2)
+    max_checks: int = 3
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What ``answer_feedback`` did: ``status`` 201 (answered), or 202 (its outcome is being looked up)."""
+
+    status: int
+    body: Item
+
+
+def check_key(key: str | None) -> str | None:
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise BadRequest(
+            "the Idempotency-Key is 1 to 128 letters, digits or _.:-", fields={"Idempotency-Key": "invalid"}
+        )
+    return key
+
+
+def check_text(kind: str, text: str) -> str:
+    """The answer's text: not empty; a public reply within X's weighted 280, a DM within 10,000."""
+    text = text.strip()
+    if not text:
+        raise Unprocessable("the answer has no text", fields={"text": "write something"})
+    if kind == "dm":
+        if len(text) > MAX_DM_LENGTH:
+            raise Unprocessable("the DM is too long", fields={"text": f"at most {MAX_DM_LENGTH} characters"})
+        return text
+    length = weighted_length(text)
+    if length > MAX_WEIGHTED_LENGTH:
+        over = length - MAX_WEIGHTED_LENGTH
+        raise Unprocessable("the reply is too long", fields={"text": f"{length} of {MAX_WEIGHTED_LENGTH}: {over} over"})
+    return text
+
+
+def answerable(item: Item) -> str:
+    """How an item is answered (``reply`` or ``dm``), or a 422 saying why it cannot be."""
+    kind = str(item["kind"])
+    if kind == "like":
+        raise Unprocessable("a like cannot be answered", fields={"kind": "like"})
+    if item.get("deleted_at") or not item.get("author_id"):
+        raise Unprocessable("the post was deleted: it cannot be answered", fields={"id": "deleted"})
+    return "dm" if kind == "dm" else "reply"
+
+
+def their_post(item: Item) -> str | None:
+    """The X id of the post a reply answers (the feedback item's own post)."""
+    found = item.get("post_id") or (
+        str(item["id"]).removeprefix("post:") if str(item["id"]).startswith("post:") else None
+    )
+    return str(found) if found else None
+
+
+def answer_feedback(
+    store: Store,
+    publisher: Publisher,
+    policy: AnswerPolicy,
+    feedback_id: str,
+    *,
+    text: str,
+    by: str,
+    key: str,
+    now: datetime,
+    again: bool = False,
+) -> Answered:
+    """Answer one feedback item once per ``key``; see the module's docstring."""
+    claim = store.get(Keys.answer(feedback_id, key), consistent=True)
+    if claim is not None:
+        return _repeat(store, publisher, policy, claim, now)
+    item = store.get(Keys.feedback(feedback_id), consistent=True)
+    if item is None:
+        raise NotFound("no such feedback item")
+    kind = answerable(item)
+    text = check_text(kind, text)
+    claim = _claim(store, policy, item, kind, text, by=by, key=key, now=now, again=again)
+    return _send(store, publisher, policy, claim, now)
+
+
+def _claim(
+    store: Store,
+    policy: AnswerPolicy,
+    item: Item,
+    kind: str,
+    text: str,
+    *,
+    by: str,
+    key: str,
+    now: datetime,
+    again: bool,
+) -> Item:
+    feedback_id = str(item["id"])
+    claim: Item = {
+        **Keys.answer(feedback_id, key),
+        **Keys.answer_checking_index(now + policy.lease, feedback_id, key),  # found if the run dies
+        "feedback_id": feedback_id,
+        "key": key,
+        "kind": kind,
+        "text": text,
+        "to": str(item["author_id"]),
+        "in_reply_to": their_post(item) if kind == "reply" else None,
+        "by": by,
+        "status": SENDING,
+        "attempted_at": iso(now),
+        "received_at": str(item["created_at"]),
+        "waiting_since": str(item.get("waiting_since") or item["created_at"]),  # a reopened item: since then
+        "first": not item.get("first_answer_at"),
+        "checks": 0,
+    }
+    free: ConditionBase = Attr("answering_key").not_exists()
+    if not again:
+        free = free & Attr("first_answer_at").not_exists()
+    ops = [
+        store.op_put(claim, Attr("PK").not_exists()),
+        store.op_update(Keys.feedback(feedback_id), set={"answering_key": key}, condition=Attr("PK").exists() & free),
+    ]
+    if kind == "dm":
+        ops += _dm_tokens(store, policy.dm_budget, now)
+    try:
+        store.transact(ops)
+    except ConditionFailed as exc:
+        if exc.index == 0:
+            raise AnswerBusy("this answer is already being sent: repeat the request to see it") from None
+        if exc.index == 1:
+            if (exc.item or {}).get("answering_key"):
+                raise AnswerBusy("another answer to this item is being sent") from None
+            raise Conflict(
+                "this item is answered already; answer again explicitly (again: true)", fields={"again": "false"}
+            ) from None
+        raise Conflict(
+            "the DM budget of this window is spent: try again later", fields={"dm_budget": "spent"}
+        ) from None
+    except TransactionConflict:
+        raise AnswerBusy("the item met a concurrent change: repeat the request") from None
+    return claim
+
+
+def _dm_tokens(store: Store, budget: DmBudget, now: datetime) -> list[dict[str, Any]]:
+    """A token from each of the DM pacer's windows, so answers and alerts share X's DM budget."""
+    window, day = dm_windows(now)
+    expires = int((now + timedelta(days=2)).timestamp())
+    return [
+        store.op_update(
+            Keys.dm_window(name),
+            add={"sent": 1},
+            set={"ttl": expires},
+            condition=Attr("sent").not_exists() | Attr("sent").lt(limit),
+        )
+        for name, limit in ((window, budget.per_15_minutes), (day, budget.per_day))
+    ]
+
+
+def _send(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item, now: datetime) -> Answered:
+    text, publish_key = str(claim["text"]), publish_key_of(claim)
+    try:
+        if claim["kind"] == "dm":
+            published = publisher.send_dm(str(claim["to"]), text, key=publish_key)
+        else:
+            published = publisher.reply(
+                text, key=publish_key, in_reply_to=str(claim["in_reply_to"]), to=str(claim["to"])
+            )
+    except DuplicateContent:
+        found = publisher.find_post(text, key=publish_key)  # ours from a lost run, or an equal earlier text
+        if found is None:
+            _fail(store, claim, "X refused the text as identical to an earlier post")
+            raise Conflict(
+                "X refuses a reply identical to an earlier post: change the text", fields={"text": "duplicate"}
+            ) from None
+        published = found
+    except OutcomeUnknown as exc:
+        logger.warning("answer outcome unknown: to be looked up", extra={"feedback_id": claim["feedback_id"]})
+        checking = _move(store, claim, CHECKING, now + policy.check_every, str(exc))
+        return Answered(202, public_claim(checking))
+    except (NotSent, RateLimited) as exc:
+        _undo(store, claim, now)
+        raise Conflict(f"X was not reached ({exc}): nothing was sent; try again", fields={"x": "not_sent"}) from None
+    except PublishError as exc:
+        _fail(store, claim, str(exc))
+        raise Unprocessable(f"X refused the answer: {exc}", fields={"x": "refused"}) from None
+    return Answered(201, _record(store, policy, claim, published, now))
+
+
+def publish_key_of(claim: Item) -> str:
+    return f"answer-{claim['feedback_id']}-{claim['key']}"
+
+
+def _record(store: Store, policy: AnswerPolicy, claim: Item, published: Published, now: datetime) -> Item:
+    """Sent: the answer, the item's state, the fee and the response time, in one transaction."""
+    feedback_id, key, text = str(claim["feedback_id"]), str(claim["key"]), str(claim["text"])
+    answered_at = published.created_at
+    reply = {
+        **public_claim(claim),
+        "status": SENT,
+        "state": ANSWERED,
+        "x_id": published.id,
+        "at": iso(answered_at),
+    }
+    answer = {"text": text, "by": str(claim["by"]), "at": iso(answered_at), "kind": claim["kind"], "x_id": published.id}
+    fee = policy.fees.dm if claim["kind"] == "dm" else policy.fees.for_post(text)
+    received = datetime.fromisoformat(str(claim["received_at"]))
+    waiting = datetime.fromisoformat(str(claim.get("waiting_since") or claim["received_at"]))
+    ops = [
+        store.op_update(
+            Keys.answer(feedback_id, key),
+            set={"status": SENT, "x_id": published.id, "reply": reply},
+            remove=("GSI1PK", "GSI1SK"),
+            condition=Attr("status").is_in([SENDING, CHECKING]),
+        ),
+        store.op_update(
+            Keys.feedback(feedback_id),
+            set={"state": ANSWERED, "answer": answer},
+            set_if_absent={"first_answer_at": iso(answered_at), "first_answer_by": str(claim["by"])},
+            remove=("answering_key",),
+        ),
+        store.op_delete(Keys.waiting(Keys.WAITING, waiting, feedback_id)),
+        store.op_delete(Keys.waiting(Keys.WAITING_UNALERTED, waiting, feedback_id)),
+        charge_op(store, fee, "dms" if claim["kind"] == "dm" else "posts", now),
+    ]
+    if claim["kind"] == "dm":
+        ops.append(store.op_put({**Keys.dm_conversation(str(claim["to"])), "feedback_id": feedback_id}))
+    else:
+        ops.append(store.op_put({**Keys.answered_post(published.id), "feedback_id": feedback_id}))
+        expires = int((answered_at + RECENT_TEXT_LIFETIME).timestamp())
+        ops.append(store.op_put({**Keys.recent_reply_text(fingerprint(text)), "text": text, "ttl": expires}))
+    if claim.get("first"):
+        ops += record_op(store, received=received, answered=answered_at, by=str(claim["by"]), feedback_id=feedback_id)
+    for _ in range(3):
+        try:
+            store.transact(ops)
+        except ConditionFailed:
+            break  # recorded already (a concurrent look-up found it)
+        except TransactionConflict:
+            continue  # a concurrent write on one of these items; if it persists, the look-ups record it
+        break
+    logger.info("answered", extra={"feedback_id": feedback_id, "kind": claim["kind"]})
+    return reply
+
+
+def _move(store: Store, claim: Item, status: str, due: datetime, error: str) -> Item:
+    feedback_id, key = str(claim["feedback_id"]), str(claim["key"])
+    changes = {"status": status, "last_error": error[:500], **Keys.answer_checking_index(due, feedback_id, key)}
+    with contextlib.suppress(ConditionFailed):
+        store.update(Keys.answer(feedback_id, key), set=changes, condition=Attr("status").eq(claim["status"]))
+    return {**claim, **changes}
+
+
+def _undo(store: Store, claim: Item, now: datetime) -> None:
+    """Certainly not sent: the claim, the lock and the DM tokens go, so the key may be used again."""
+    feedback_id, key = str(claim["feedback_id"]), str(claim["key"])
+    ops = [
+        store.op_delete(Keys.answer(feedback_id, key)),
+        store.op_update(Keys.feedback(feedback_id), remove=("answering_key",), condition=Attr("answering_key").eq(key)),
+    ]
+    if claim["kind"] == "dm":
+        window, day = dm_windows(datetime.fromisoformat(str(claim["attempted_at"])))
+        ops += [store.op_update(Keys.dm_window(name), add={"sent": -1}) for name in (window, day)]
+    try:
+        store.transact(ops)
+    except (ConditionFailed, TransactionConflict):
+        logger.warning("answer claim not undone: it is looked up instead", extra={"feedback_id": feedback_id})
+
+
+def _fail(store: Store, claim: Item, error: str) -> None:
+    _settle(store, claim, FAILED, error)
+
+
+def _settle(store: Store, claim: Item, status: str, error: str) -> None:
+    """Not sent (refused), or never found: the claim says so and the item's lock is freed."""
+    feedback_id, key = str(claim["feedback_id"]), str(claim["key"])
+    with contextlib.suppress(ConditionFailed, TransactionConflict):
+        store.transact(
+            [
+                store.op_update(
+                    Keys.answer(feedback_id, key),
+                    set={"status": status, "last_error": error[:500]},
+                    remove=("GSI1PK", "GSI1SK"),
+                    condition=Attr("status").is_in([SENDING, CHECKING]),
+                ),
+                store.op_update(Keys.feedback(feedback_id), remove=("answering_key",)),
+            ]
+        )
+
+
+def _repeat(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item, now: datetime) -> Answered:
+    """The same key again: what the first request did, sending nothing; an unknown outcome is
+    looked up (never resent)."""
+    status = str(claim["status"])
+    if status == SENT:
+        return Answered(201, dict(claim["reply"]))
+    if status == FAILED:
+        raise Unprocessable(f"this answer was refused: {claim.get('last_error', '')}", fields={"x": "refused"})
+    if status == UNKNOWN:
+        raise Conflict(
+            "this answer's outcome is unknown (not found on X): answer again with a new key if it should go",
+            fields={"x": "unknown"},
+        )
+    lease_over = datetime.fromisoformat(str(claim["GSI1SK"]).split("#", 1)[0]) <= now
+    if status == SENDING and not lease_over:
+        raise AnswerBusy("this answer is being sent: repeat the request in a moment")
+    resolved = resolve(store, publisher, policy, claim, now)
+    return Answered(201, resolved) if resolved is not None else Answered(202, public_claim(claim))
+
+
+def resolve(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item, now: datetime) -> Item | None:
+    """Look for an answer whose outcome is unknown: record it if found, else count the look-up."""
+    publish_key, text = publish_key_of(claim), str(claim["text"])
+    try:
+        if claim["kind"] == "dm":
+            since = datetime.fromisoformat(str(claim["attempted_at"]))
+            found = publisher.find_dm(str(claim["to"]), text, key=publish_key, since=since)
+        else:
+            found = publisher.find_post(text, key=publish_key)
+    except PublishError as exc:
+        logger.warning("answer look-up failed", extra={"feedback_id": claim["feedback_id"], "error": str(exc)})
+        return None
+    if found is not None:
+        return _record(store, policy, claim, found, now)
+    checks = int(claim.get("checks", 0)) + 1
+    if checks >= policy.max_checks:
+        _settle(store, claim, UNKNOWN, f"not found after {checks} look-ups; never resent")
+        logger.error("answer outcome unknown: never resent", extra={"feedback_id": claim["feedback_id"]})
+        return None
+    feedback_id, key = str(claim["feedback_id"]), str(claim["key"])
+    with contextlib.suppress(ConditionFailed):
+        store.update(
+            Keys.answer(feedback_id, key),
+            set={
+                "status": CHECKING,
+                "checks": checks,
+                **Keys.answer_checking_index(now + policy.check_every, feedback_id, key),
+            },
+            condition=Attr("status").is_in([SENDING, CHECKING]) & Attr("checks").eq(int(claim.get("checks", 0))),
+        )
+    return None
+
+
+def check_answers(store: Store, publisher: Publisher, policy: AnswerPolicy, now: datetime, limit: int = 10) -> int:
+    """The schedule's part: answers whose outcome is unknown (or whose run died), due for a look-up."""
+    due = store.query(Keys.ANSWERS_CHECKING, index=GSI1, sk_between=("0", iso(now) + "~"), limit=limit)
+    found = 0
+    for claim in due.items:
+        if claim.get("status") in (SENDING, CHECKING) and resolve(store, publisher, policy, claim, now) is not None:
+            found += 1
+    return found
+
+
+def public_claim(claim: Item) -> Item:
+    return {
+        "feedback_id": claim["feedback_id"],
+        "idempotency_key": claim["key"],
+        "kind": claim["kind"],
+        "text": claim["text"],
+        "to": claim["to"],
+        "in_reply_to": claim.get("in_reply_to"),
+        "by": claim["by"],
+        "status": claim["status"],
+    }
+
+
+# --- conversation state ------------------------------------------------------------------------
+
+
+def dismiss(store: Store, feedback_id: str, *, by: str, now: datetime) -> Item:
+    """An open item needs no answer: ``dismissed``, and no longer waiting."""
+    try:
+        item = store.update(
+            Keys.feedback(feedback_id),
+            set={"state": DISMISSED, "dismissed_by": by, "dismissed_at": iso(now)},
+            condition=Attr("PK").exists() & Attr("answering_key").not_exists(),
+        )
+    except ConditionFailed as exc:
+        if exc.item is None:
+            raise NotFound("no such feedback item") from None
+        raise AnswerBusy("an answer to this item is being sent") from None
+    waiting = datetime.fromisoformat(str(item.get("waiting_since") or item["created_at"]))
+    for partition in (Keys.WAITING, Keys.WAITING_UNALERTED):
+        store.delete(Keys.waiting(partition, waiting, feedback_id))
+    return item
+
+
+def waiting_ops(store: Store, since: datetime, feedback_id: str) -> list[dict[str, Any]]:
+    """The item waits for an answer: listed oldest first, and once in the long-wait alert's list."""
+    entry = {"feedback_id": feedback_id, "waiting_since": iso(since)}
+    return [
+        store.op_put({**Keys.waiting(partition, since, feedback_id), **entry})
+        for partition in (Keys.WAITING, Keys.WAITING_UNALERTED)
+    ]
+
+
+def reopen_conversation(
+    store: Store, *, author_id: str, kind: str, answers: str | None, new_id: str, at: datetime
+) -> str | None:
+    """A later message from the same person in an answered conversation (a reply to our answer's
+    post, or a DM after our DM answer) reopens the item we answered; returns its id."""
+    if kind == "dm":
+        found = store.get(Keys.dm_conversation(author_id))
+    elif answers:
+        found = store.get(Keys.answered_post(answers))
+    else:
+        return None
+    if not found or str(found["feedback_id"]) == new_id:
+        return None
+    earlier_id = str(found["feedback_id"])
+    try:
+        store.update(
+            Keys.feedback(earlier_id),
+            set={"state": OPEN, "reopened_by": new_id, "reopened_at": iso(at), "waiting_since": iso(at)},
+            condition=Attr("state").eq(ANSWERED) & Attr("author_id").eq(author_id),
+        )
+    except ConditionFailed:
+        return None  # open already, dismissed, or another person's
+    store.transact(waiting_ops(store, at, earlier_id))  # it waits again, from the new message
+    return earlier_id
+
+
+def recently_sent(store: Store, text: str) -> bool:
+    """The composer's warning: X refuses a post identical to a recent one."""
+    return bool(text.strip()) and store.get(Keys.recent_reply_text(fingerprint(text))) is not None
+
+
+def answers_of(store: Store, feedback_id: str, limit: int = 20) -> list[Item]:
+    """An item's answers (a thread holds a few): each claim's public form, in key order."""
+    page = store.query(Keys.answers_partition(feedback_id), limit=limit)
+    return [{**public_claim(claim), "at": (claim.get("reply") or {}).get("at")} for claim in page.items]
