@@ -277,6 +277,43 @@ def dms() -> dict[str, Any]:
     return http.listing(request, lambda limit, cursor: list_dms(store, status=status, limit=limit, cursor=cursor))
 
 
+# --- people (chalicelib/people.py): one page per person, search by handle, erasure ---
+
+
+@app.route("/people")
+def people_search() -> dict[str, Any]:
+    from chalicelib.people import find_people
+
+    request = http.current_request(app)
+    handle = http.query_params(request).get("handle", "")
+    store = deps.store()
+    return http.listing(request, lambda limit, cursor: find_people(store, handle, limit=limit, cursor=cursor))
+
+
+@app.route("/people/{user_id}")
+def person(user_id: str) -> dict[str, Any]:
+    from chalicelib.people import person_page
+
+    params = http.query_params(http.current_request(app))
+    try:
+        return person_page(
+            deps.store(),
+            unquote(user_id),
+            feedback_cursor=params.get("cursor") or None,
+            answers_cursor=params.get("answers_cursor") or None,
+        )
+    except InvalidCursor as exc:
+        raise BadRequest(str(exc), fields={"cursor": "not a cursor from this person's lists"}) from None
+
+
+@app.route("/people/{user_id}/erase", methods=["POST"])
+def person_erase(user_id: str) -> dict[str, Any]:
+    # X's user deletions reach no webhook (README, People): an operator erases on X's word.
+    from chalicelib.people import erase_person
+
+    return erase_person(deps.store(), unquote(user_id), now=utcnow()).body()
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
     """The alerts' outbox to the topic, answers to look up or waiting too long, then the waiting DMs."""

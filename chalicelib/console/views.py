@@ -216,7 +216,7 @@ def cancel(visit: Visit, deal_id: str) -> Response:
     return redirect(visit.url(f"/deals/{deal_id}"))
 
 
-# --- inbox, community, people -----------------------------------------------------------------
+# --- inbox and community (people: chalicelib/console/people.py) ------------------------------------
 
 
 def inbox(visit: Visit) -> Response:
@@ -322,25 +322,6 @@ def community(visit: Visit) -> Response:
         statuses=FOLLOWER_STATUSES,
         subscribers=[without_keys(s) for s in subscribers.items],
         more_subscribers=subscribers.next is not None,
-    )
-
-
-def person(visit: Visit, user_id: str) -> Response:
-    store = visit.store
-    profile = store.get(Keys.follower(user_id))
-    subscriber = store.get(Keys.subscriber(user_id))
-    items, cursor = _filled(
-        lambda cursor: list_feedback(store, author_id=user_id, limit=PAGE_SIZE, cursor=cursor),
-        visit.query.get("cursor") or None,
-    )
-    return visit.show(
-        "person.html",
-        user_id=user_id,
-        profile=without_keys(profile) if profile else None,
-        subscriber=without_keys(subscriber) if subscriber else None,
-        items=items,
-        deal_titles=deal_titles(store, items),
-        next=cursor,
     )
 
 

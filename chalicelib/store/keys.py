@@ -387,7 +387,8 @@ class Keys:
 
     @staticmethod
     def follower_handle(handle: str, user_id: str) -> Key:
-        """A follower under their handle, case-folded, so the console finds them by a handle's prefix."""
+        """A person under their handle, case-folded, so the console finds them by a handle's prefix:
+        written with a follow, and with feedback (people known only from what they said)."""
         folded = handle.casefold()
         return {"PK": Keys.handles(folded[:1]), "SK": f"{folded}#{user_id}"}
 
@@ -448,6 +449,32 @@ class Keys:
     def response_times(scope: str, week: str) -> Key:
         """Times to first answer in one ISO week (``2026-W48``) for one scope (``all`` or an operator)."""
         return {"PK": f"RESPONSES#{scope}", "SK": week}
+
+    # --- people: one X user as outlet knows them (chalicelib.people) ---
+    @staticmethod
+    def person(user_id: str) -> str:
+        """One person's partition: their feedback and the answers they were given, each in time
+        order (pointers and our own answers only: their texts stay on the feedback items, which a
+        deletion erases), and the mark of an erasure."""
+        return f"PERSON#{user_id}"
+
+    PERSON_FEEDBACK = "FEEDBACK#"
+    PERSON_ANSWER = "ANSWER#"
+
+    @staticmethod
+    def person_feedback(user_id: str, at: datetime, feedback_id: str) -> Key:
+        """A feedback item by this person (written in the item's own transaction)."""
+        return {"PK": Keys.person(user_id), "SK": f"{Keys.PERSON_FEEDBACK}{iso(at)}#{feedback_id}"}
+
+    @staticmethod
+    def person_answer(user_id: str, at: datetime, feedback_id: str, key: str) -> Key:
+        """An answer we sent this person (written in the answer's recording transaction)."""
+        return {"PK": Keys.person(user_id), "SK": f"{Keys.PERSON_ANSWER}{iso(at)}#{feedback_id}#{key}"}
+
+    @staticmethod
+    def person_erased(user_id: str) -> Key:
+        """That this person's texts were erased (X compliance), and when."""
+        return {"PK": Keys.person(user_id), "SK": "ERASED"}
 
     SAVED_REPLIES = "SAVED_REPLIES"
 

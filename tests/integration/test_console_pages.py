@@ -196,16 +196,6 @@ def test_the_community_page_finds_followers_by_handle_prefix(browser: Browser, s
     assert re.findall(r'<tr data-user-id="([^"]+)">', text(browser.get("/console/community?handle=dell"))) == ["701"]
 
 
-def test_a_persons_page_shows_their_standing_and_feedback(browser: Browser, store: Store, clock: FakeClock) -> None:
-    follow(store, "801", "loyal", clock() - timedelta(days=5))
-    say(store, 1, "Best outlet ever", clock() - timedelta(days=1), author="801", handle="loyal")
-    say(store, 2, "Not me", clock() - timedelta(days=1), author="802", handle="other")
-    page = text(browser.get("/console/people/801"))
-    assert "@loyal" in page
-    assert "yes, since" in page
-    assert re.findall(r'data-feedback-id="([^"]+)"', page) == ["post:1"]
-
-
 def test_alerts_show_the_hold_and_resume_records_who(
     browser: Browser, api: Any, admin: dict[str, str], store: Store
 ) -> None:
