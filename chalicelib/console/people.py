@@ -65,11 +65,12 @@ def summary(found: dict[str, Any]) -> list[str]:
             f"{labels.count(name)} {name}" for name in ("positive", "neutral", "negative") if name in labels
         )
         waiting = sum(1 for item in feedback if item["state"] == "open" and item["kind"] != "like")
-        more = "latest " if found["feedback_next"] else ""
-        said.append(
-            f"Their {more}{len(feedback)} piece{'s' if len(feedback) != 1 else ''} of feedback: {mix}"
-            + (f"; {waiting} waiting for an answer." if waiting else "; none waiting for an answer.")
+        count = f"{len(feedback)} piece{'s' if len(feedback) != 1 else ''} of feedback"
+        sent = f"Sent at least {count}; the latest: {mix}." if found["feedback_next"] else f"Sent {count}: {mix}."
+        waits = {0: "None waits for an answer.", 1: "1 waits for an answer."}.get(
+            waiting, f"{waiting} wait for an answer."
         )
+        said.append(f"{sent} {waits}")
     else:
         said.append("No feedback from them.")
     answers = found["answers"]

@@ -187,14 +187,13 @@ def test_someone_outlet_never_heard_of_is_a_404_and_a_malformed_id_a_400(api: An
 
 
 @pytest.mark.parametrize("deletion_first", [False, True], ids=["post-first", "deletion-first"])
-def test_a_deleted_post_is_gone_from_the_persons_page(
-    api: Any, admin: dict[str, str], deletion_first: bool
-) -> None:
+def test_a_deleted_post_is_gone_from_the_persons_page(api: Any, admin: dict[str, str], deletion_first: bool) -> None:
     # Given a follower who replied twice and deleted one reply (X sends either first)
     deliver(api, follow(NOW - timedelta(days=2)))
     deliver(api, a_reply("1900000000000000001", "I keep this one", NOW - timedelta(hours=3)))
-    doomed, deletion = a_reply("1900000000000000002", "Regret saying this", NOW - timedelta(hours=2)), deletion_of(
-        "1900000000000000002"
+    doomed, deletion = (
+        a_reply("1900000000000000002", "Regret saying this", NOW - timedelta(hours=2)),
+        deletion_of("1900000000000000002"),
     )
     for payload in (deletion, doomed) if deletion_first else (doomed, deletion):
         deliver(api, payload)
@@ -278,9 +277,7 @@ def test_erasing_works_in_bounded_pages_and_continues_where_it_stopped(store: An
 # --- search ------------------------------------------------------------------------------------------------
 
 
-def test_people_are_found_by_handle_including_those_known_only_from_feedback(
-    api: Any, admin: dict[str, str]
-) -> None:
+def test_people_are_found_by_handle_including_those_known_only_from_feedback(api: Any, admin: dict[str, str]) -> None:
     # Given a follower and a person who only replied (never followed)
     deliver(api, follow(NOW - timedelta(days=1), user="501", handle="DellFan"))
     deliver(api, a_reply("1900000000000000003", "Where is my order?", NOW, author=PERSON))
