@@ -62,6 +62,7 @@ Route = tuple[str, str]  # (method, path template)
 ACCEPTS: dict[Route, dict[str, str]] = {
     ("POST", "/channel/resume"): {"body": "reads no body: resuming publishing is the whole request"},
     ("DELETE", "/keywords/{term}"): {"path": "removing a keyword that is not there is done (204)"},
+    ("POST", "/people/{user_id}/erase"): {"body": "reads no body: erasing the person is the whole request"},
 }
 # Paths that may refuse with a status besides the 4xx the mistake calls for, by path prefix: the
 # console's pages send a visitor without a session to its sign-in page (303).

@@ -290,3 +290,28 @@ def test_people_are_found_by_handle_including_those_known_only_from_feedback(api
     assert get(api, admin, "/people?handle=zz")["items"] == []
     assert get(api, admin, "/people", status=422)["error"]["fields"] == {"handle": "1 to 50 characters"}
     assert get(api, admin, "/people?handle=x&limit=0", status=422)
+
+
+def test_a_persons_page_costs_the_same_few_requests_however_much_they_said(store: Any, clock: Any) -> None:
+    from chalicelib.feedback import record_feedback
+    from chalicelib.people import person_page
+    from chalicelib.sentiment import VaderClassifier
+    from chalicelib.x.events import Interaction, XUser
+
+    def requests_for_page_after(items: int) -> int:
+        for n in range(items):
+            event = Interaction(
+                kind="mention",
+                event_id=f"post:{items}{n:03d}",
+                occurred_at=clock() - timedelta(minutes=n),
+                author=XUser(id=f"9{items}", handle=f"talker{items}"),
+                text=f"words {n}",
+                post_id=f"{items}{n:03d}",
+            )
+            record_feedback(store, event, VaderClassifier(), [])
+        before = store.requests
+        person_page(store, f"9{items}")
+        return int(store.requests - before)
+
+    # The single items in one batch, a page of entries, their items in one batch, a page of answers
+    assert requests_for_page_after(3) == requests_for_page_after(60) == 4
