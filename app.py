@@ -339,8 +339,11 @@ def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def close_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.people import index_earlier_feedback
+
     report = sweep_ended_deals(deps.store(), deps.publisher(), deps.fee_schedule(), utcnow())
-    return {"ended": report.ended, "replied": report.replied}
+    people = index_earlier_feedback(deps.store(), utcnow())  # once per table, then one read a run
+    return {"ended": report.ended, "replied": report.replied, "people_indexed": people}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

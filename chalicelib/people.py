@@ -22,7 +22,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.community import FOLLOWING, follow_history
 from chalicelib.errors import BadRequest, NotFound, Unprocessable
 from chalicelib.feedback import erase_item, public_feedback
-from chalicelib.store import ConditionFailed, Item, Keys, Page, Store, iso
+from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
 
 FEEDBACK_SHOWN = 20  # a page of their feedback; the rest is paged with a cursor
 ANSWERS_SHOWN = 20
@@ -30,6 +30,9 @@ FOLLOWS_SHOWN = 50  # a follower's history lives on one item: at most this many 
 LISTENING_SHOWN = 20
 ERASE_PAGE = 50  # feedback items erased per page read
 ERASE_PAGES = 10  # pages per call: a call does at most ERASE_PAGE x ERASE_PAGES items, then says so
+INDEX_MIGRATION = "people-index"  # feedback recorded before people had their own entries
+INDEX_PAGE = 100
+INDEX_PAGES = 5  # pages per run of the backfill
 MAX_HANDLE = 50  # X handles are at most 15 characters; a longer prefix finds nobody
 _USER_ID = re.compile(r"[0-9]{1,20}")
 ORDERS_UNKNOWN = (
@@ -312,3 +315,63 @@ def _forget_profile(
 
 def _at(entry: Item) -> datetime:
     return datetime.fromisoformat(str(entry["created_at"]))
+
+
+# --- feedback recorded before this index ------------------------------------------------------------------
+
+
+def index_earlier_feedback(
+    store: Store, now: datetime, *, page_size: int = INDEX_PAGE, pages: int = INDEX_PAGES
+) -> int:
+    """Once per table, a few pages a run (the five-minute sweep): feedback recorded before people
+    had their own entries gets them (with its author's handle, and the answers sent to it), so a
+    person's page shows all they said. It resumes from its cursor; once through, it costs one
+    GetItem a run. Every write is a plain put of what a live write would put, so a run that dies,
+    or meets a live write, leaves nothing twice. How many items it indexed in this run."""
+    state = store.get(Keys.migration(INDEX_MIGRATION)) or {}
+    if state.get("done_at"):
+        return 0
+    cursor, indexed = state.get("cursor"), 0
+    for _ in range(pages):
+        page = store.query(Keys.FEEDBACK, index=GSI1, limit=page_size, cursor=cursor)
+        entries: list[Item] = []
+        for item in page.items:
+            if item.get("author_id"):  # an erased item is nobody's
+                entries += _entries_of(store, item)
+                indexed += 1
+        if entries:
+            store.batch_put(entries)
+        cursor = page.next
+        if cursor is None:
+            store.put({**Keys.migration(INDEX_MIGRATION), "done_at": iso(now)})
+            return indexed
+    store.put({**Keys.migration(INDEX_MIGRATION), "cursor": cursor, "updated_at": iso(now)})
+    return indexed
+
+
+def _entries_of(store: Store, item: Item) -> list[Item]:
+    author, feedback_id = str(item["author_id"]), str(item["id"])
+    entries: list[Item] = [
+        {
+            **Keys.person_feedback(author, _at(item), feedback_id),
+            "feedback_id": feedback_id,
+            "created_at": item["created_at"],
+        }
+    ]
+    if item.get("author_handle"):
+        handle = str(item["author_handle"])
+        entries.append({**Keys.follower_handle(handle, author), "user_id": author, "handle": handle})
+    if item.get("answer"):  # its answers, under their own keys, as the answer's transaction writes them
+        for claim in store.query(Keys.answers_partition(feedback_id), limit=20).items:
+            reply = claim.get("reply") or {}
+            if claim.get("status") == "sent" and reply.get("at"):
+                at = datetime.fromisoformat(str(reply["at"]))
+                fields = {name: claim.get(name) for name in ("text", "by", "kind", "x_id", "feedback_id")}
+                entries.append(
+                    {
+                        **Keys.person_answer(str(claim["to"]), at, feedback_id, str(claim["key"])),
+                        **fields,
+                        "at": reply["at"],
+                    }
+                )
+    return entries

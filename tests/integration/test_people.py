@@ -315,3 +315,37 @@ def test_a_persons_page_costs_the_same_few_requests_however_much_they_said(store
 
     # The single items in one batch, a page of entries, their items in one batch, a page of answers
     assert requests_for_page_after(3) == requests_for_page_after(60) == 4
+
+
+def test_feedback_recorded_before_the_index_is_indexed_once_by_the_sweep(
+    api: Any, admin: dict[str, str], store: Any, clock: Any
+) -> None:
+    from chalicelib.people import index_earlier_feedback
+    from chalicelib.store import Keys
+    from tests.conftest import aws_client
+
+    # Given a person's feedback and an answer, recorded as an earlier version did (no person entries)
+    a_known_person(api, admin)
+    deliver(api, a_reply("1900000000000000009", "Another voice", NOW, author="42", handle="tanuki"))
+    before = get(api, admin, f"/people/{PERSON}")
+    dynamodb = aws_client("dynamodb")
+    for user in (PERSON, "42"):
+        for entry in store.query(Keys.person(user), limit=100).items:
+            dynamodb.delete_item(TableName=store.table_name, Key={"PK": {"S": entry["PK"]}, "SK": {"S": entry["SK"]}})
+    for entry in store.query(Keys.handles("t"), limit=100).items:  # @TanuLearns's and @tanuki's
+        dynamodb.delete_item(TableName=store.table_name, Key={"PK": {"S": entry["PK"]}, "SK": {"S": entry["SK"]}})
+    assert get(api, admin, "/people/42", status=404)
+
+    # When the sweep's backfill runs, two items a page, one page a run, until it is through
+    runs = [index_earlier_feedback(store, clock(), page_size=2, pages=1) for _ in range(3)]
+
+    # Then every item was indexed once, and the pages read as before
+    assert runs == [2, 2, 0]
+    assert index_earlier_feedback(store, clock(), page_size=2, pages=1) == 0  # through: its marker says so
+    after = get(api, admin, f"/people/{PERSON}")
+    assert (after["feedback"], after["answers"]) == (before["feedback"], before["answers"])
+    assert get(api, admin, "/people/42")["handle"] == "tanuki"
+    assert [p["user_id"] for p in get(api, admin, "/people?handle=tanu")["items"]] == ["42", PERSON]
+    requests = store.requests
+    assert index_earlier_feedback(store, clock()) == 0
+    assert store.requests - requests == 1  # once through, one GetItem a run
