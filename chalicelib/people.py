@@ -93,12 +93,12 @@ def person_page(
     if not (follower or subscriber or erased or feedback.items or answers.items or heard or paging):
         raise NotFound(f"outlet has never heard of X user {user_id}", fields={"user_id": "unknown"})
     history = follow_history(follower)
-    profile = follower or subscriber or {}
-    handle = profile.get("handle") or next((i["author_handle"] for i in feedback.items if i["author_handle"]), None)
+    records = [record for record in (follower, subscriber) if record]
+    said = [item["author_handle"] for item in feedback.items if item["author_handle"]]
     return {
         "user_id": user_id,
-        "handle": handle,
-        "name": profile.get("name"),
+        "handle": next((str(r["handle"]) for r in records if r.get("handle")), said[0] if said else None),
+        "name": next((str(r["name"]) for r in records if r.get("name")), None),
         "following": follower is not None and follower.get("status") == FOLLOWING,
         "followed_at": (follower or {}).get("followed_at"),
         "left_at": (follower or {}).get("left_at"),
