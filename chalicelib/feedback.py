@@ -137,15 +137,19 @@ def _counter_ops(
     return ops
 
 
-def _person_ops(store: Store, author: XUser, at: datetime, event_id: str) -> list[dict[str, Any]]:
+def author_entries(author_id: str, handle: str | None, at: datetime, event_id: str) -> list[Item]:
     """The item on its author's page (chalicelib.people), and their handle in the prefix search, so
     people known only from what they said are found too."""
-    entry = {"feedback_id": event_id, "created_at": iso(at)}
-    ops = [store.op_put({**Keys.person_feedback(author.id, at, event_id), **entry})]
-    if author.handle:
-        handle = {**Keys.follower_handle(author.handle, author.id), "user_id": author.id, "handle": author.handle}
-        ops.append(store.op_put(handle))
-    return ops
+    entries: list[Item] = [
+        {**Keys.person_feedback(author_id, at, event_id), "feedback_id": event_id, "created_at": iso(at)}
+    ]
+    if handle:
+        entries.append({**Keys.follower_handle(handle, author_id), "user_id": author_id, "handle": handle})
+    return entries
+
+
+def _person_ops(store: Store, author: XUser, at: datetime, event_id: str) -> list[dict[str, Any]]:
+    return [store.op_put(entry) for entry in author_entries(author.id, author.handle, at, event_id)]
 
 
 def _write(

@@ -19,9 +19,10 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
+from chalicelib.answers import SENT
 from chalicelib.community import FOLLOWING, follow_history
 from chalicelib.errors import BadRequest, NotFound, Unprocessable
-from chalicelib.feedback import erase_item, public_feedback
+from chalicelib.feedback import author_entries, erase_item, public_feedback
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
 
 FEEDBACK_SHOWN = 20  # a page of their feedback; the rest is paged with a cursor
@@ -351,20 +352,11 @@ def index_earlier_feedback(
 
 def _entries_of(store: Store, item: Item) -> list[Item]:
     author, feedback_id = str(item["author_id"]), str(item["id"])
-    entries: list[Item] = [
-        {
-            **Keys.person_feedback(author, _at(item), feedback_id),
-            "feedback_id": feedback_id,
-            "created_at": item["created_at"],
-        }
-    ]
-    if item.get("author_handle"):
-        handle = str(item["author_handle"])
-        entries.append({**Keys.follower_handle(handle, author), "user_id": author, "handle": handle})
+    entries = author_entries(author, item.get("author_handle"), _at(item), feedback_id)
     if item.get("answer"):  # its answers, under their own keys, as the answer's transaction writes them
         for claim in store.query(Keys.answers_partition(feedback_id), limit=20).items:
             reply = claim.get("reply") or {}
-            if claim.get("status") == "sent" and reply.get("at"):
+            if claim.get("status") == SENT and reply.get("at"):
                 at = datetime.fromisoformat(str(reply["at"]))
                 fields = {name: claim.get(name) for name in ("text", "by", "kind", "x_id", "feedback_id")}
                 entries.append(
