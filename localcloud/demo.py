@@ -3,7 +3,7 @@
 Everything goes in the way it would in production: follows, unfollows, replies, mentions, likes
 and DMs as signed X webhook deliveries (Account Activity and X Activity envelopes, each carrying
 its own event time), orders as signed Shopify webhooks using the deals' codes, clicks on the
-tracked links, deals and keyword rules through the admin API, and the operator through
+tracked links, deals and listening rules through the admin API, and the operator through
 ``POST /operators``. Deals are released by the release schedule, never written directly.
 
 The month is replayed, not back-dated: the server runs with a local-only *demo clock* that the
@@ -51,7 +51,10 @@ BANNER = re.compile(r"outlet is running on (http://\S+)")
 ACCOUNT_ID = "1589204711230453760"
 ACCOUNT_HANDLE = "NorthwindOutlet"
 OPERATOR = {"name": "Dana Reyes", "email": "dana@northwind.example", "password": "outlet-demo-2026"}
-KEYWORDS = ({"term": "warranty", "kind": "product"}, {"term": "#NorthwindDeals", "kind": "brand"})
+RULES = (  # listening rules; feedback naming them is tagged with their names
+    {"name": "warranty", "kind": "product", "query": "warranty"},
+    {"name": "#NorthwindDeals", "kind": "brand", "query": "#NorthwindDeals"},
+)
 
 
 # --- the demo clock -------------------------------------------------------------------------
@@ -555,7 +558,7 @@ class Month:
     def plan(self) -> None:
         scale, rng = self.scale, self.rng
         span = self.end - self.start
-        self.at(self.start, self.add_keywords)
+        self.at(self.start, self.add_rules)
         gap = span / (scale.deals + 0.6)
         deals = []
         for i in range(scale.deals):
@@ -653,9 +656,9 @@ class Month:
         self.done.seconds = time.monotonic() - started
         return self.done
 
-    def add_keywords(self) -> None:
-        for rule in KEYWORDS:
-            self.outlet.admin("POST", "/keywords", rule, expect=(201, 409))
+    def add_rules(self) -> None:
+        for rule in RULES:
+            self.outlet.admin("POST", "/listening/rules", rule, expect=(201,))
 
     def deal_fields(self, deal: DemoDeal, *, dm_subscribers: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {

@@ -368,12 +368,6 @@ def resume(visit: Visit) -> Response:
     return redirect(visit.url("/alerts"))
 
 
-def listening(visit: Visit) -> Response:
-    from chalicelib.console import listening
-
-    return listening.page(visit)
-
-
 def patterns(visit: Visit) -> Response:
     """Every component in one place (Datasette's patterns page): made-up values, no reads."""
     days = [series.FollowerDay(f"2026-11-{d:02d}", d % 7, d % 3) for d in range(1, 31)]

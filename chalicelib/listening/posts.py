@@ -347,3 +347,31 @@ def hear_delivery(
         tally["duplicates"] += heard.duplicates
         tally["ignored"] += int(heard.ignored is not None)
     return tally
+
+
+def take_into_inbox(store: Store, post_id: str, classifier: Classifier) -> str:
+    """A post heard by a brand rule, made a feedback item (a mention) so the inbox can answer it
+    publicly; the feedback item's id. Only on an operator's action: from then on it is counted
+    as feedback too. Taking it again opens the same item."""
+    from chalicelib.errors import Conflict, NotFound
+    from chalicelib.feedback import record_feedback
+    from chalicelib.listening.rules import all_rules
+    from chalicelib.x.model import Interaction, XUser
+
+    item = store.get(Keys.listening_post(post_id)) if post_id.isdigit() else None
+    if item is None:
+        raise NotFound("No such post was heard.")
+    if "brand" not in (item.get("kinds") or ()):
+        raise Conflict("Only posts about the brand (heard by a brand rule) are answered from here.")
+    if not item.get("text") or not item.get("author_id"):
+        raise Conflict("This post was deleted: there is nothing to answer.")
+    event = Interaction(
+        kind="mention",
+        event_id=f"post:{post_id}",
+        occurred_at=datetime.fromisoformat(str(item["created_at"])),
+        author=XUser(id=str(item["author_id"]), handle=item.get("author_handle"), name=item.get("author_name")),
+        text=str(item["text"]),
+        post_id=post_id,
+    )
+    record_feedback(store, event, classifier, all_rules(store))  # False when taken before: the same item
+    return event.event_id
