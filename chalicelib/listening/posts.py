@@ -43,6 +43,7 @@ from chalicelib.x.model import HeardPost
 ERASED: Item = {"text": None, "author_id": None, "author_handle": None, "author_name": None}
 METRICS = ("like_count", "retweet_count", "reply_count", "quote_count")
 MAX_TERMS_PER_POST = 20
+SEARCH_REACH = timedelta(days=7)  # recent search finds posts of the last seven days
 TERMS_KEPT_FOR = timedelta(weeks=6)  # this week and the four before it, plus one to spare
 _HASHTAG = re.compile(r"(?<![\w#])#\w{2,}")
 _WORD = re.compile(r"(?<![\w@#$/.])[^\W\d_][\w'’-]{3,}")
@@ -69,6 +70,13 @@ class Heard:
 def engagement_score(engagement: Mapping[str, int] | None) -> int:
     """Likes, reposts, replies and quotes, each worth one."""
     return sum(int((engagement or {}).get(name, 0)) for name in METRICS)
+
+
+def counted_at(created_at: datetime, heard_at: datetime) -> datetime:
+    """When a post counts in the day and week series: when it was posted, unless that is older
+    than recent search reaches (7 days) or later than it was heard (a clock off, or a replayed or
+    re-edited old post), then when it was heard."""
+    return created_at if heard_at - SEARCH_REACH <= created_at <= heard_at else heard_at
 
 
 def week_of(moment: datetime) -> str:
@@ -110,7 +118,7 @@ def hear(
     stored = _post_item(post, label, compound, now)
     for rule_id in known:
         kind = str(rules[rule_id]["kind"])
-        result = _hear_for_rule(store, post, stored, rule_id, kind, label)
+        result = _hear_for_rule(store, post, stored, rule_id, kind, label, now)
         if result == "heard":
             outcome.rules.append(rule_id)
         elif result == "duplicate":
@@ -118,7 +126,7 @@ def hear(
         else:
             outcome.ignored = result
             return outcome
-    _count_terms(store, post)
+    _count_terms(store, post, now)
     return outcome
 
 
@@ -145,12 +153,14 @@ def _post_item(post: HeardPost, label: str, compound: Decimal, now: datetime) ->
     return item
 
 
-def _hear_for_rule(store: Store, post: HeardPost, stored: Item, rule_id: str, kind: str, label: str) -> str:
+def _hear_for_rule(
+    store: Store, post: HeardPost, stored: Item, rule_id: str, kind: str, label: str, now: datetime
+) -> str:
     """One rule's hearing in one transaction: ``heard``, ``duplicate``, or why it was not heard."""
     for _ in range(3):  # a concurrent hearing of the same kind may claim the kind first: look again
         existing = store.get(Keys.listening_post(post.post_id), consistent=True) or {}
         new_kind = kind not in (existing.get("kinds") or set())
-        ops = _ops(store, post, stored, rule_id, kind, label, new_kind)
+        ops = _ops(store, post, stored, (rule_id, kind, label), new_kind, now)
         try:
             store.retrying(functools.partial(store.transact, ops))
             return "heard"
@@ -163,9 +173,10 @@ def _hear_for_rule(store: Store, post: HeardPost, stored: Item, rule_id: str, ki
 
 
 def _ops(
-    store: Store, post: HeardPost, stored: Item, rule_id: str, kind: str, label: str, new_kind: bool
+    store: Store, post: HeardPost, stored: Item, heard: tuple[str, str, str], new_kind: bool, now: datetime
 ) -> list[dict[str, Any]]:
-    day = iso(post.created_at)[:10]
+    rule_id, kind, label = heard
+    day = iso(counted_at(post.created_at, now))[:10]
     shard = shard_of(post.post_id, Keys.LISTENING_DAY_SHARDS)
     counts: dict[str, int] = {f"rule#{rule_id}#total": 1, f"rule#{rule_id}#{label}": 1}
     if new_kind:
@@ -195,13 +206,14 @@ def _ops(
     return ops
 
 
-def _count_terms(store: Store, post: HeardPost) -> None:
+def _count_terms(store: Store, post: HeardPost, now: datetime) -> None:
     """The post's terms in its week's trends, once (a crash before this is finished by a redelivery)."""
     terms = terms_of(post.text)
     if not terms:
         return
-    week = week_of(post.created_at)
-    expires = int((post.created_at + TERMS_KEPT_FOR).timestamp())
+    counted = counted_at(post.created_at, now)
+    week = week_of(counted)
+    expires = int((counted + TERMS_KEPT_FOR).timestamp())
     marker: Item = {**Keys.listening_terms_counted(post.post_id), "ttl": expires}
     ops = [store.op_put(marker, store.absent_condition())]
     ops += [store.op_update(Keys.listening_term(week, t), add={"n": 1}, set={"ttl": expires}) for t in terms]
