@@ -113,5 +113,7 @@ def answer(visit: Visit, post_id: str) -> Response:
         feedback_id = take_into_inbox(visit.store, post_id[:32], deps.classifier())
     except ApiError as exc:
         return visit.show("error.html", exc.status, message=exc.message)
-    series.record_action(visit.store, by=visit.by, action="listening post taken to the inbox", subject=post_id, at=visit.now)
+    series.record_action(
+        visit.store, by=visit.by, action="listening post taken to the inbox", subject=post_id, at=visit.now
+    )
     return redirect(thread_url(visit, feedback_id))

@@ -15,9 +15,10 @@ chalicelib.feedback.erase_post). A deletion later erases the text and author (``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -46,15 +47,107 @@ MAX_TERMS_PER_POST = 20
 SEARCH_REACH = timedelta(days=7)  # recent search finds posts of the last seven days
 TERMS_KEPT_FOR = timedelta(weeks=6)  # this week and the four before it, plus one to spare
 _HASHTAG = re.compile(r"(?<![\w#])#\w{2,}")
-_WORD = re.compile(r"(?<![\w@#$/.])[^\W\d_][\w'’-]{3,}")
+_WORD = re.compile(r"(?<![\w@#$/.])[^\W\d_][\w'\u2019-]{3,}")
 _URL = re.compile(r"https?://\S+")
 STOPWORDS = frozenset(
-    """about above after again against because been before being below between both could does doing
-    down during each from further have having here hers herself himself into itself just more most
-    myself once only other ought ours ourselves over same should some such than that their theirs
-    them themselves then there these they this those through under until very were what when where
-    which while whom will with would your yours yourself yourselves also really like just want dont
-    cant wont thats thing things still even much many make made get got going know think need""".split()
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "could",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "from",
+        "further",
+        "have",
+        "having",
+        "here",
+        "hers",
+        "herself",
+        "himself",
+        "into",
+        "itself",
+        "just",
+        "more",
+        "most",
+        "myself",
+        "once",
+        "only",
+        "other",
+        "ought",
+        "ours",
+        "ourselves",
+        "over",
+        "same",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "until",
+        "very",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "whom",
+        "will",
+        "with",
+        "would",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "also",
+        "really",
+        "like",
+        "just",
+        "want",
+        "dont",
+        "cant",
+        "wont",
+        "thats",
+        "thing",
+        "things",
+        "still",
+        "even",
+        "much",
+        "many",
+        "make",
+        "made",
+        "get",
+        "got",
+        "going",
+        "know",
+        "think",
+        "need",
+    ]
 )
 
 
@@ -88,7 +181,7 @@ def terms_of(text: str) -> list[str]:
     """The hashtags and words (four letters or more, no stopwords) a trend counts, at most 20."""
     bare = _URL.sub(" ", text)
     found = [t.lower() for t in _HASHTAG.findall(bare)]
-    found += [w.lower().strip("'’-") for w in _WORD.findall(bare)]
+    found += [w.lower().strip("'\u2019-") for w in _WORD.findall(bare)]
     kept = [t for t in dict.fromkeys(found) if len(t) >= 4 and t not in STOPWORDS]
     return kept[:MAX_TERMS_PER_POST]
 
@@ -217,10 +310,8 @@ def _count_terms(store: Store, post: HeardPost, now: datetime) -> None:
     marker: Item = {**Keys.listening_terms_counted(post.post_id), "ttl": expires}
     ops = [store.op_put(marker, store.absent_condition())]
     ops += [store.op_update(Keys.listening_term(week, t), add={"n": 1}, set={"ttl": expires}) for t in terms]
-    try:
+    with contextlib.suppress(ConditionFailed):  # counted before
         store.retrying(lambda: store.transact(ops))
-    except ConditionFailed:
-        pass  # counted before
 
 
 # --- reading and erasing ---------------------------------------------------------------------
@@ -290,7 +381,7 @@ def list_posts(
     return Page(items=[public_post(i) for i in page.items], next=page.next)
 
 
-def _all(clauses: list[ConditionBase]) -> ConditionBase | None:
+def _all(clauses: Sequence[ConditionBase]) -> ConditionBase | None:
     condition: ConditionBase | None = None
     for clause in clauses:
         condition = clause if condition is None else condition & clause

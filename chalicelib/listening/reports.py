@@ -61,18 +61,22 @@ def share_of_voice(store: Store, today: date, days: int) -> dict[str, Any]:
     for counts in per_day.values():
         total.update(counts)
     kinds = {kind: _tally(total, f"kind#{kind}") for kind in KINDS}
-    by_rule = [
-        {"id": r["id"], "name": r["name"], "kind": r["kind"], **_tally(total, f"rule#{r['id']}")} for r in rules
+    by_rule = [{"id": r["id"], "name": r["name"], "kind": r["kind"], **_tally(total, f"rule#{r['id']}")} for r in rules]
+    counted: list[tuple[str, str | None, dict[str, int]]] = [("brand", None, kinds["brand"])]
+    counted += [
+        (str(r["name"]), str(r["id"]), _tally(total, f"rule#{r['id']}")) for r in rules if r["kind"] == "competitor"
     ]
-    voices = [{"voice": "brand", "rule_id": None, "kind": "brand", **kinds["brand"]}]
-    voices += [
-        {"voice": r["name"], "rule_id": r["id"], "kind": "competitor", **{k: r[k] for k in ("total", *LABELS)}}
-        for r in by_rule
-        if r["kind"] == "competitor"
+    heard = sum(tally["total"] for _, _, tally in counted)
+    voices = [
+        {
+            "voice": name,
+            "rule_id": rule_id,
+            "kind": "brand" if rule_id is None else "competitor",
+            **tally,
+            "share": round(tally["total"] / heard, 4) if heard else 0.0,
+        }
+        for name, rule_id, tally in counted
     ]
-    heard = sum(int(v["total"]) for v in voices)
-    for voice in voices:
-        voice["share"] = round(int(voice["total"]) / heard, 4) if heard else 0.0
     series = []
     for offset in range(days):
         day = (first + timedelta(days=offset)).isoformat()
@@ -84,7 +88,14 @@ def share_of_voice(store: Store, today: date, days: int) -> dict[str, Any]:
                 "rules": {str(r["id"]): _tally(counts, f"rule#{r['id']}") for r in rules},
             }
         )
-    return {"from": first.isoformat(), "to": today.isoformat(), "voices": voices, "kinds": kinds, "rules": by_rule, "days": series}
+    return {
+        "from": first.isoformat(),
+        "to": today.isoformat(),
+        "voices": voices,
+        "kinds": kinds,
+        "rules": by_rule,
+        "days": series,
+    }
 
 
 def rising_terms(store: Store, now: datetime, *, limit: int = 20) -> dict[str, Any]:
@@ -105,17 +116,21 @@ def rising_terms(store: Store, now: datetime, *, limit: int = 20) -> dict[str, A
         keys = [Keys.listening_term(w, t) for w in previous for t in candidates]
         for item in store.batch_get(keys):
             before[str(item["SK"])] += int(item.get("n", 0))
-    ranked = []
+    scored = []
     for term in candidates:
         mean = before[term] / PREVIOUS_WEEKS
-        score = math.log((this[term] + 1) / (mean + 1))
-        ranked.append({"term": term, "this_week": this[term], "previous_weekly_mean": round(mean, 2), "score": round(score, 4)})
-    ranked.sort(key=lambda r: (-float(r["score"]), -int(r["this_week"]), str(r["term"])))
+        scored.append((round(math.log((this[term] + 1) / (mean + 1)), 4), term, mean))
+    scored.sort(key=lambda s: (-s[0], -this[s[1]], s[1]))
+    terms = [
+        {"term": term, "this_week": this[term], "previous_weekly_mean": round(mean, 2), "score": score}
+        for score, term, mean in scored
+        if score > 0
+    ]
     return {
         "week": week,
         "compared_with": previous,
         "formula": "ln((this_week + 1) / (mean_of_previous_4_weeks + 1)), terms used by at least 3 posts this week",
-        "terms": [r for r in ranked if float(r["score"]) > 0][:limit],
+        "terms": terms[:limit],
     }
 
 
@@ -126,7 +141,12 @@ def most_engaged(store: Store, rule_id: str, now: datetime, *, days: int = 7, li
     cursor = None
     while len(heard) < MAX_HEARD_READ:
         page = store.query(
-            Keys.listening_rule_posts(rule_id), index=GSI1, newest_first=True, sk_between=(since, "~"), limit=100, cursor=cursor
+            Keys.listening_rule_posts(rule_id),
+            index=GSI1,
+            newest_first=True,
+            sk_between=(since, "~"),
+            limit=100,
+            cursor=cursor,
         )
         heard.extend(page.items)
         cursor = page.next

@@ -83,35 +83,40 @@ def tokens_of(query: str) -> list[str]:
 
 
 def check_query(query: str) -> None:
-    tokens = tokens_of(query)
+    parts = tokens_of(query)
     depth, standalone, previous = 0, False, "OR"  # as if after an OR: a query cannot start with one
-    for index, token in enumerate(tokens):
-        negated = token.startswith("-") and len(token) > 1
-        bare = token[1:] if negated else token
-        if token == "OR":
-            if previous in ("OR", "(", "-(") or index == len(tokens) - 1:
+    for index, part in enumerate(parts):
+        following = parts[index + 1] if index + 1 < len(parts) else ""
+        if part == "OR":
+            if previous in ("OR", "(", "-(") or not following:
                 raise QueryError("OR needs a term on each side")
-        elif bare == "(":
+        elif part in ("(", "-("):
             depth += 1
-        elif token == ")":
+        elif part == ")":
             depth -= 1
             if depth < 0 or previous in ("(", "-("):
                 raise QueryError("the parentheses do not match")
-        elif bare.startswith('"'):
-            if bare == '""':
-                raise QueryError("a quoted phrase is empty")
-            standalone |= not negated
-        elif ":" in bare and not bare.startswith(("#", "$", "@")) and not bare.startswith(("http://", "https://")):
-            standalone |= _check_operator(bare, tokens[index + 1] if index + 1 < len(tokens) else "") and not negated
-        elif token == "-":
-            raise QueryError("a lone '-': put it right before the term it excludes")
         else:
-            standalone |= not negated
-        previous = token
+            standalone |= _is_standalone(part, following)
+        previous = part
     if depth != 0:
         raise QueryError("the parentheses do not match")
     if not standalone:
         raise QueryError("the query needs at least one term that stands alone (a word, a phrase, #, @, from: ...)")
+
+
+def _is_standalone(part: str, following: str) -> bool:
+    """Whether a term (not OR, not a parenthesis) stands alone; a QueryError if X would refuse it."""
+    negated = part.startswith("-") and len(part) > 1
+    bare = part[1:] if negated else part
+    if bare == "-":
+        raise QueryError("a lone '-': put it right before the term it excludes")
+    if bare == '""':
+        raise QueryError("a quoted phrase is empty")
+    is_operator = ":" in bare and not bare.startswith(('"', "#", "$", "@", "http://", "https://"))
+    if is_operator:
+        return _check_operator(bare, following) and not negated
+    return not negated
 
 
 def _check_operator(token: str, following: str) -> bool:
@@ -216,13 +221,11 @@ def _synced(store: Store, item: Item, sync: RuleSync, now: datetime, replaces: s
         if replaces:
             sync.delete(replaces)
         state = {"state": "synced", "x_rule_id": sync.add(str(item["id"]), str(item["query"])), "at": iso(now)}
-    except Exception as exc:  # noqa: BLE001 - X's failure is kept on the rule for an operator, never lost
+    except Exception as exc:
         logger.warning("listening rule not synced to X", extra={"rule": item["id"], "error": repr(exc)})
         state = {"state": "failed", "error": str(exc)[:200], "at": iso(now)}
     try:
-        return store.update(
-            Keys.listening_rule(str(item["id"])), set={"x_sync": state}, condition=_exists()
-        )
+        return store.update(Keys.listening_rule(str(item["id"])), set={"x_sync": state}, condition=_exists())
     except ConditionFailed:
         return {**item, "x_sync": state}  # removed meanwhile
 
@@ -267,7 +270,7 @@ def remove_rule(store: Store, rule_id: str, sync: RuleSync) -> None:
     if x_rule_id:
         try:
             sync.delete(str(x_rule_id))
-        except Exception as exc:  # noqa: BLE001 - the rule is gone here; X's copy only tags posts nothing keeps
+        except Exception as exc:
             logger.warning("listening rule not removed from X", extra={"rule": rule_id, "error": repr(exc)})
 
 
@@ -321,13 +324,13 @@ def alternatives_of(query: str) -> list[list[str]]:
     """The query's positive terms, in the groups OR separates (parentheses flattened): a text
     matches the rule when it holds every term of one group."""
     groups: list[list[str]] = [[]]
-    for token in tokens_of(query):
-        if token == "OR":
+    for part in tokens_of(query):
+        if part == "OR":
             groups.append([])
-        elif token.startswith('"') and len(token) > 2:
-            groups[-1].append(token[1:-1])
-        elif token[0] not in '-()"@' and ":" not in token and token != "OR":
-            groups[-1].append(token)
+        elif part.startswith('"') and len(part) > 2:
+            groups[-1].append(part[1:-1])
+        elif part[0] not in '-()"@' and ":" not in part:
+            groups[-1].append(part)
     return [g for g in groups if g]
 
 

@@ -91,10 +91,13 @@ def run_searches(
     progress = {str(p["rule_id"]): p for p in store.batch_get(Keys.listening_rule_search(r) for r in rules)}
     order = sorted(rules, key=lambda r: str(progress.get(r, {}).get("last_run_at", "")))
     for rule_id in order:
-        report.stopped = _search_rule(store, searcher, policy, now, rules, rule_id, progress.get(rule_id), report, classifier, account_id)
+        report.stopped = _search_rule(
+            store, searcher, policy, now, rules, rule_id, progress.get(rule_id), report, classifier, account_id
+        )
         if report.stopped is not None:
             break
-    logger.info("listening search", extra=report.as_dict())
+    if report.requests or report.stopped:
+        logger.info("listening search", extra=report.as_dict())
     return report
 
 
@@ -165,6 +168,6 @@ def _save(store: Store, rule_id: str, state: Item, now: datetime, read: int, fee
     item |= {k: v for k, v in state.items() if v is not None}
     ops = [store.op_put(item)]
     if read:
-        ledger = {"usd": fee, "listening_reads": read, "listening_requests": 1}
+        ledger: dict[str, int | Decimal] = {"usd": fee, "listening_reads": read, "listening_requests": 1}
         ops.append(store.op_update(Keys.fees_month(month_of(now)), add=ledger))
     store.retrying(lambda: store.transact(ops))

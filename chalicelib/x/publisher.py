@@ -60,7 +60,9 @@ class XPublisher:
         self._clock = clock
 
     def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published:
-        response = call_x(lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True))
+        response = call_x(
+            lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True)
+        )
         return Published(id=str(response.data["id"]), created_at=self._clock())
 
     def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:

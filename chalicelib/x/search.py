@@ -23,7 +23,7 @@ from chalicelib.x.stream import SearchPage, read_search_page
 
 SEARCH_ROUTE = "/2/tweets/search/recent"
 STREAM_RULES_ROUTE = "/2/tweets/search/stream/rules"
-TOKEN_URL = "https://api.twitter.com/oauth2/token"
+APP_AUTH_URL = "https://api.twitter.com/oauth2/token"
 TWEET_FIELDS = "created_at,author_id,conversation_id,referenced_tweets,public_metrics,in_reply_to_user_id"
 MAX_RESULTS = 100  # X's largest page for recent search (10 to 100)
 
@@ -66,7 +66,7 @@ class XStreamRules:
     def _app_client(self) -> tweepy.Client:
         if self._client is None:
             response = requests.post(
-                TOKEN_URL,
+                APP_AUTH_URL,
                 auth=self._credentials,
                 data={"grant_type": "client_credentials"},
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 
 from chalicelib.x.model import Delivery, HeardPost, Lenient, XId, XUser, aware, snowflake_time
 
+
 class _User(Lenient):
     id: XId
     username: str | None = None
@@ -81,13 +82,13 @@ def read_stream_delivery(payload: dict[str, Any]) -> Delivery:
     return Delivery(account_id=None, stream=True, heard=[post])
 
 
-def heard_post(
-    post: _Post, users: list[_User], tags: tuple[str, ...], via: Literal["stream", "search"]
-) -> HeardPost:
+def heard_post(post: _Post, users: list[_User], tags: tuple[str, ...], via: Literal["stream", "search"]) -> HeardPost:
     profile = next((u for u in users if u.id == post.author_id), None)
     author = None
     if post.author_id:
-        author = XUser(id=post.author_id, handle=profile.username if profile else None, name=profile.name if profile else None)
+        author = XUser(
+            id=post.author_id, handle=profile.username if profile else None, name=profile.name if profile else None
+        )
     return HeardPost(
         post_id=post.id,
         text=post.text,

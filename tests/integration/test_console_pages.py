@@ -231,20 +231,26 @@ def test_listening_rules_are_added_and_removed_on_the_listening_page_recording_w
     assert added.status_code == 303
     (rule,) = list_rules(store).items
     assert (rule["name"], rule["kind"], rule["query"], rule["created_by"]) == (
-        "Alienware", "competitor", '"alienware"', EMAIL
+        "Alienware",
+        "competitor",
+        '"alienware"',
+        EMAIL,
     )
     bad = browser.submit("/console/listening", "/console/listening/rules", {**form, "query": "colour:<b>"})
     assert bad.status_code == 422
-    assert 'data-field="query">' in text(bad) and "<b>" not in text(bad)
+    assert 'data-field="query">' in text(bad)
+    assert "<b>" not in text(bad)
     assert "not an X search operator" in text(bad)
     page = text(browser.get("/console/listening"))
-    assert f'data-rule-id="{rule["id"]}"' in page and 'data-sync="synced"' in page
+    assert f'data-rule-id="{rule["id"]}"' in page
+    assert 'data-sync="synced"' in page
     assert browser.post("/console/listening/rules/remove", {"rule_id": rule["id"]}).status_code == 403  # no token
     removed = browser.submit("/console/listening", "/console/listening/rules/remove", {"rule_id": rule["id"]})
     assert removed.status_code == 303
     assert list_rules(store).items == []
     activity = text(browser.get("/console/alerts"))
-    assert "listening rule removed" in activity and "listening rule added" in activity
+    assert "listening rule removed" in activity
+    assert "listening rule added" in activity
 
 
 def test_the_listening_page_shows_share_of_voice_terms_and_posts_and_answers_brand_posts(
@@ -258,17 +264,28 @@ def test_the_listening_page_shows_share_of_voice_terms_and_posts_and_answers_bra
     brand = add_rule(store, RuleFields(name="Dell", kind="brand", query="dell"), now, LocalRuleSync())
     rival = add_rule(store, RuleFields(name="HP", kind="competitor", query="hp"), now, LocalRuleSync())
     for n, (words, rule_id, author) in enumerate(
-        [("I love my dell <script>x</script>", brand["id"], "71"), ("hp is awful", rival["id"], "72"), ("hp ok", rival["id"], "73")]
+        [
+            ("I love my dell <script>x</script>", brand["id"], "71"),
+            ("hp is awful", rival["id"], "72"),
+            ("hp ok", rival["id"], "73"),
+        ]
     ):
         payload = load_event("x/x_filtered_stream_webhook_post.json")
         payload["data"].update(id=f"187000000000000000{n}", text=words, author_id=author, created_at=now.isoformat())
         payload["includes"]["users"][0].update(id=author, username=f"user{author}")
         payload["matching_rules"] = [{"id": "1", "tag": rule_id}]
-        hear_delivery(store, parse_delivery(payload, now).heard, classifier=VaderClassifier(), account_id="1111111", now=now)
+        hear_delivery(
+            store, parse_delivery(payload, now).heard, classifier=VaderClassifier(), account_id="1111111", now=now
+        )
 
     page = text(browser.get("/console/listening"))
-    assert re.findall(r'data-post-id="([^"]+)"', page) == ["1870000000000000002", "1870000000000000001", "1870000000000000000"]
-    assert "<script>x</script>" not in page and "&lt;script&gt;" in page
+    assert re.findall(r'data-post-id="([^"]+)"', page) == [
+        "1870000000000000002",
+        "1870000000000000001",
+        "1870000000000000000",
+    ]
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;" in page
     assert '<tr data-voice="brand"><td>brand</td><td data-value="1">' in page
     assert '<tr data-voice="HP"><td>HP</td><td data-value="2">' in page
     assert page.count('data-testid="answer-post"') == 1  # only the post about the brand
@@ -278,7 +295,8 @@ def test_the_listening_page_shows_share_of_voice_terms_and_posts_and_answers_bra
     assert browser.get("/console/listening?kind=rival").status_code == 422
 
     answered = browser.submit("/console/listening", "/console/listening/posts/1870000000000000000/answer", {})
-    assert answered.status_code == 303 and answered.headers["Location"].endswith("/console/inbox/post%3A1870000000000000000")
+    assert answered.status_code == 303
+    assert answered.headers["Location"].endswith("/console/inbox/post%3A1870000000000000000")
     thread = text(browser.get("/console/inbox/post%3A1870000000000000000"))
     assert "I love my dell" in thread
     refused = browser.submit("/console/listening", "/console/listening/posts/1870000000000000001/answer", {})

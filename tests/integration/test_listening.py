@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,8 +23,16 @@ from tests.factories import load_event, signed_headers
 ACCOUNT = "1111111"
 
 
-def delivery(post_id: str, text: str, tags: list[str], *, author: str = "2244994945", handle: str = "Xdevelopers",
-             at: str | None = None, metrics: dict[str, int] | None = None) -> dict[str, Any]:
+def delivery(
+    post_id: str,
+    text: str,
+    tags: list[str],
+    *,
+    author: str = "2244994945",
+    handle: str = "Xdevelopers",
+    at: str | None = None,
+    metrics: dict[str, int] | None = None,
+) -> dict[str, Any]:
     """X's documented filtered-stream delivery (tests/events/x/x_filtered_stream_webhook_post.json)
     for another post (posted ``at``, by default an hour ago), author and set of matched rules."""
     payload: dict[str, Any] = copy.deepcopy(load_event("x/x_filtered_stream_webhook_post.json"))
@@ -59,16 +67,21 @@ def rule(api: Any, admin: dict[str, str], name: str, kind: str, query: str) -> d
 def test_rules_are_created_listed_changed_and_removed(api: Any, admin: dict[str, str]) -> None:
     brand = rule(api, admin, "Dell", "brand", "Dell")
     assert brand["query"] == '"Dell"'  # a plain keyword becomes a quoted phrase
-    assert brand["x_sync"]["state"] == "synced" and brand["x_sync"]["x_rule_id"] == f"local-{brand['id']}"
-    rival = rule(api, admin, "HP", "competitor", '(hp OR #HPLaptop) -is:retweet lang:en')
+    assert brand["x_sync"]["state"] == "synced"
+    assert brand["x_sync"]["x_rule_id"] == f"local-{brand['id']}"
+    rival = rule(api, admin, "HP", "competitor", "(hp OR #HPLaptop) -is:retweet lang:en")
     assert rival["query"] == "(hp OR #HPLaptop) -is:retweet lang:en"
     listed = json.loads(api.http.get("/listening/rules", headers=admin).body)
-    assert [r["id"] for r in listed["items"]] == [brand["id"], rival["id"]] and listed["next"] is None
+    assert [r["id"] for r in listed["items"]] == [brand["id"], rival["id"]]
+    assert listed["next"] is None
 
     patched = api.http.patch(
-        f"/listening/rules/{rival['id']}", body=b'{"query": "HP Envy"}', headers={**admin, "Content-Type": "application/json"}
+        f"/listening/rules/{rival['id']}",
+        body=b'{"query": "HP Envy"}',
+        headers={**admin, "Content-Type": "application/json"},
     )
-    assert patched.status_code == 200 and json.loads(patched.body)["query"] == '"HP Envy"'
+    assert patched.status_code == 200
+    assert json.loads(patched.body)["query"] == '"HP Envy"'
     assert json.loads(api.http.get(f"/listening/rules/{rival['id']}", headers=admin).body)["query"] == '"HP Envy"'
 
     assert api.http.delete(f"/listening/rules/{rival['id']}", headers=admin).status_code == 204
@@ -105,8 +118,12 @@ def test_a_query_x_would_refuse_is_a_422_naming_the_query(
 
 
 def test_bad_rule_fields_are_422s(api: Any, admin: dict[str, str]) -> None:
-    for body in ({"name": "a", "kind": "rival", "query": "a"}, {"name": "", "kind": "brand", "query": "a"},
-                 {"name": "a", "kind": "brand"}, {"name": "a", "kind": "brand", "query": "a", "extra": 1}):
+    for body in (
+        {"name": "a", "kind": "rival", "query": "a"},
+        {"name": "", "kind": "brand", "query": "a"},
+        {"name": "a", "kind": "brand"},
+        {"name": "a", "kind": "brand", "query": "a", "extra": 1},
+    ):
         assert post_json(api, "/listening/rules", body, admin).status_code == 422, body
 
 
@@ -119,7 +136,8 @@ def test_a_rule_x_refuses_is_kept_and_says_so(store: Store, clock: FakeClock) ->
             raise AssertionError("nothing to delete")
 
     created = add_rule(store, RuleFields(name="Dell", kind="brand", query="dell"), clock(), Refusing())
-    assert created["x_sync"]["state"] == "failed" and "Enterprise" in created["x_sync"]["error"]
+    assert created["x_sync"]["state"] == "failed"
+    assert "Enterprise" in created["x_sync"]["error"]
 
 
 # --- hearing filtered-stream deliveries -----------------------------------------------------------
@@ -127,7 +145,9 @@ def test_a_rule_x_refuses_is_kept_and_says_so(store: Store, clock: FakeClock) ->
 
 def test_the_documented_delivery_reads_into_one_heard_post() -> None:
     read = parse_delivery(load_event("x/x_filtered_stream_webhook_post.json"), received_at=datetime.now(UTC))
-    assert read.stream and read.events == [] and len(read.heard) == 1
+    assert read.stream
+    assert read.events == []
+    assert len(read.heard) == 1
     post = read.heard[0]
     assert (post.post_id, post.author and post.author.handle, post.rule_tags) == (
         "1346889436626259968",
@@ -143,7 +163,9 @@ def test_deliveries_for_a_brand_and_a_competitor_rule_are_listed_once_each_with_
     brand = rule(api, admin, "Dell", "brand", "dell")
     rival = rule(api, admin, "HP", "competitor", "hp")
     sent = [
-        delivery("1860000000000000001", "I love my new Dell XPS, best laptop ever", [brand["id"]], author="501", handle="ana"),
+        delivery(
+            "1860000000000000001", "I love my new Dell XPS, best laptop ever", [brand["id"]], author="501", handle="ana"
+        ),
         delivery("1860000000000000002", "HP support was awful today", [rival["id"]], author="502", handle="bo"),
         delivery("1860000000000000003", "Dell or HP? Thinking about it", [brand["id"], rival["id"]], author="503"),
     ]
@@ -155,8 +177,11 @@ def test_deliveries_for_a_brand_and_a_competitor_rule_are_listed_once_each_with_
     listed = json.loads(api.http.get("/listening/posts", headers=admin).body)
     assert [p["id"] for p in listed["items"]] == ["1860000000000000003", "1860000000000000002", "1860000000000000001"]
     first = listed["items"][2]
-    assert first["text"] == "I love my new Dell XPS, best laptop ever" and first["author_handle"] == "ana"
-    assert first["rules"] == [brand["id"]] and first["kinds"] == ["brand"] and first["via"] == "stream"
+    assert first["text"] == "I love my new Dell XPS, best laptop ever"
+    assert first["author_handle"] == "ana"
+    assert first["rules"] == [brand["id"]]
+    assert first["kinds"] == ["brand"]
+    assert first["via"] == "stream"
     assert first["sentiment"]["label"] == "positive"
     assert listed["items"][0]["rules"] == sorted([brand["id"], rival["id"]])
     assert listed["items"][0]["text"] == "Dell or HP? Thinking about it"  # the first delivery's text stays
@@ -172,7 +197,8 @@ def test_deliveries_for_a_brand_and_a_competitor_rule_are_listed_once_each_with_
     voice = json.loads(api.http.get("/listening/share-of-voice?days=3", headers=admin).body)
     by = {v["voice"]: v for v in voice["voices"]}
     assert (by["brand"]["total"], by["HP"]["total"]) == (2, 2)
-    assert by["brand"]["positive"] == 1 and by["HP"]["negative"] == 1
+    assert by["brand"]["positive"] == 1
+    assert by["HP"]["negative"] == 1
     assert by["brand"]["share"] == 0.5
     days = {d["day"]: d for d in voice["days"]}
     posted = (datetime.now(UTC) - timedelta(hours=1)).date().isoformat()
@@ -191,9 +217,11 @@ def test_a_post_older_than_search_reaches_counts_on_the_day_it_was_heard(api: An
     payload["matching_rules"][0]["tag"] = brand["id"]
     assert json.loads(deliver(api, payload).body) == {"applied": 1, "duplicates": 0, "ignored": 0}
     voice = json.loads(api.http.get("/listening/share-of-voice", headers=admin).body)
-    assert voice["voices"][0]["total"] == 1 and voice["days"][-1]["kinds"]["brand"]["total"] == 1
+    assert voice["voices"][0]["total"] == 1
+    assert voice["days"][-1]["kinds"]["brand"]["total"] == 1
     (item,) = json.loads(api.http.get("/listening/posts", headers=admin).body)["items"]
-    assert item["created_at"] == "2021-01-06T18:40:40.000000Z" and item["author_handle"] == "Xdevelopers"
+    assert item["created_at"] == "2021-01-06T18:40:40.000000Z"
+    assert item["author_handle"] == "Xdevelopers"
 
 
 def test_posts_that_are_not_listening_are_not_heard(api: Any, admin: dict[str, str], store: Store) -> None:
@@ -208,9 +236,12 @@ def test_posts_that_are_not_listening_are_not_heard(api: Any, admin: dict[str, s
     tweet.update(id_str="1860000000000000012", text="@dell my order is late", in_reply_to_user_id_str=ACCOUNT)
     reply["for_user_id"] = ACCOUNT
     assert deliver(api, reply).status_code == 200
-    assert json.loads(deliver(api, delivery("1860000000000000012", "@dell my order is late", [brand["id"]])).body)[
-        "ignored"
-    ] == 1
+    assert (
+        json.loads(deliver(api, delivery("1860000000000000012", "@dell my order is late", [brand["id"]])).body)[
+            "ignored"
+        ]
+        == 1
+    )
     assert json.loads(api.http.get("/listening/posts", headers=admin).body)["items"] == []
 
 
@@ -222,7 +253,8 @@ def test_a_deleted_post_loses_its_text_and_author_and_a_late_one_is_not_heard(ap
     deletion["tweet_delete_events"][0]["status"].update(id="1860000000000000020", user_id="777")
     assert deliver(api, deletion).status_code == 200
     item = json.loads(api.http.get("/listening/posts", headers=admin).body)["items"][0]
-    assert (item["text"], item["author_id"], item["author_handle"]) == (None, None, None) and item["deleted_at"]
+    assert (item["text"], item["author_id"], item["author_handle"]) == (None, None, None)
+    assert item["deleted_at"]
     # deleted before it was delivered: the tombstone keeps it out
     deletion["tweet_delete_events"][0]["status"].update(id="1860000000000000021")
     deliver(api, deletion)
@@ -265,7 +297,8 @@ def test_concurrent_deliveries_count_once_per_rule_and_once_per_kind(
     assert hear_with(racing, by_xps) == {"applied": 1, "duplicates": 0, "ignored": 0}
     voice = json.loads(api.http.get("/listening/share-of-voice?days=90", headers=admin).body)
     totals = {r["name"]: r["total"] for r in voice["rules"]}
-    assert totals == {"Dell": 2, "XPS": 1} and voice["kinds"]["brand"]["total"] == 2
+    assert totals == {"Dell": 2, "XPS": 1}
+    assert voice["kinds"]["brand"]["total"] == 2
     items = json.loads(api.http.get("/listening/posts", headers=admin).body)["items"]
     assert [(i["id"], i["rules"]) for i in items] == [
         ("1860000000000000031", sorted([dell["id"], xps["id"]])),
@@ -280,7 +313,9 @@ def test_posts_by_author_newest_first_and_erased_on_request(store: Store, clock:
     created = add_rule(store, RuleFields(name="Dell", kind="brand", query="dell"), clock(), LocalRuleSync())
     for n in range(3):
         at = (clock() - timedelta(hours=3 - n)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        posts = parse_delivery(delivery(f"186000000000000004{n}", f"dell {n}", [created["id"]], author="42", at=at), clock()).heard
+        posts = parse_delivery(
+            delivery(f"186000000000000004{n}", f"dell {n}", [created["id"]], author="42", at=at), clock()
+        ).heard
         hear_delivery(store, posts, classifier=default_classifier(), account_id=ACCOUNT, now=clock())
     other = parse_delivery(delivery("1860000000000000049", "dell too", [created["id"]], author="43"), clock()).heard
     hear_delivery(store, other, classifier=default_classifier(), account_id=ACCOUNT, now=clock())
@@ -298,8 +333,15 @@ def test_posts_by_author_newest_first_and_erased_on_request(store: Store, clock:
 
 
 def test_bad_filters_and_cursors_are_400s(api: Any, admin: dict[str, str]) -> None:
-    for query in ("kind=rival", "sentiment=happy", "since=yesterday", "since=2026-11-01T00:00:00", "rule=a%20b",
-                  "cursor=abc", "limit=0"):
+    for query in (
+        "kind=rival",
+        "sentiment=happy",
+        "since=yesterday",
+        "since=2026-11-01T00:00:00",
+        "rule=a%20b",
+        "cursor=abc",
+        "limit=0",
+    ):
         response = api.http.get(f"/listening/posts?{query}", headers=admin)
         assert 400 <= response.status_code < 500, query
     assert api.http.get("/listening/share-of-voice?days=0", headers=admin).status_code == 400
@@ -334,7 +376,9 @@ def test_rising_terms_rank_by_smoothed_log_ratio(api: Any, admin: dict[str, str]
         for _ in range(times):
             n += 1
             payload = delivery(f"18600000000000{n:05d}", text, [brand["id"]], at=at.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
-            hear_delivery(store, parse_delivery(payload, at).heard, classifier=default_classifier(), account_id=ACCOUNT, now=at)
+            hear_delivery(
+                store, parse_delivery(payload, at).heard, classifier=default_classifier(), account_id=ACCOUNT, now=at
+            )
     trends = json.loads(api.http.get("/listening/trends", headers=admin).body)
     terms = [(t["term"], t["this_week"]) for t in trends["terms"]]
     # ln((this + 1) / (mean of the 4 weeks before + 1)): #blackfriday ln(5/1), keyboard ln(4/1),

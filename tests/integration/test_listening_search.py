@@ -5,7 +5,6 @@ x-rate-limit-reset, and posts heard once across rules and across search and webh
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,7 +46,9 @@ def recorded_page(ids: list[str], *, next_token: str | None, authors: bool = Tru
             }
         body["data"].append(post)
     if authors:
-        body["includes"] = {"users": [{"id": f"90{n}", "name": f"Person {n}", "username": f"p{n}"} for n in range(len(ids))]}
+        body["includes"] = {
+            "users": [{"id": f"90{n}", "name": f"Person {n}", "username": f"p{n}"} for n in range(len(ids))]
+        }
     body["meta"] = {"newest_id": ids[0], "oldest_id": ids[-1], "result_count": len(ids)}
     if next_token:
         body["meta"]["next_token"] = next_token
@@ -62,7 +63,9 @@ class FakeSearchX:
         self.calls: list[tuple[str, str | None, str | None]] = []
         self.limited_until: datetime | None = None
 
-    def recent(self, rule_id: str, query: str, *, since_id: str | None, next_token: str | None, max_results: int) -> SearchPage:
+    def recent(
+        self, rule_id: str, query: str, *, since_id: str | None, next_token: str | None, max_results: int
+    ) -> SearchPage:
         self.calls.append((rule_id, since_id, next_token))
         if self.limited_until is not None:
             raise RateLimited("X answered 429 Too Many Requests", retry_at=self.limited_until)
@@ -79,22 +82,30 @@ def rules(store: Store, clock: FakeClock) -> tuple[str, str]:
 
 
 def run(store: Store, x: FakeSearchX, clock: FakeClock, **policy: Any) -> Any:
-    return run_searches(
-        store, x, SearchPolicy(**policy), clock(), classifier=VaderClassifier(), account_id=ACCOUNT
-    )
+    return run_searches(store, x, SearchPolicy(**policy), clock(), classifier=VaderClassifier(), account_id=ACCOUNT)
 
 
 def test_the_recorded_response_reads_into_posts_even_without_the_fields_asked_for() -> None:
     page = read_search_page(RECORDED, "r1")
-    assert (page.result_count, page.newest_id, page.next_token) == (10, "1578516068309794817", RECORDED["meta"]["next_token"])
+    assert (page.result_count, page.newest_id, page.next_token) == (
+        10,
+        "1578516068309794817",
+        RECORDED["meta"]["next_token"],
+    )
     first = page.posts[0]
     assert (first.post_id, first.text, first.author, first.rule_tags, first.via) == (
-        "1578516068309794817", "2022-10-07 22:42:12.637103 tweepy", None, ("r1",), "search"
+        "1578516068309794817",
+        "2022-10-07 22:42:12.637103 tweepy",
+        None,
+        ("r1",),
+        "search",
     )
     assert first.created_at.replace(microsecond=0) == datetime(2022, 10, 7, 22, 42, 12, tzinfo=UTC)  # from its id
 
 
-def test_a_run_pages_with_next_token_then_resumes_from_since_id(store: Store, clock: FakeClock, rules: tuple[str, str]) -> None:
+def test_a_run_pages_with_next_token_then_resumes_from_since_id(
+    store: Store, clock: FakeClock, rules: tuple[str, str]
+) -> None:
     brand, rival = rules
     x = FakeSearchX()
     x.pages[(brand, None, None)] = recorded_page(["1860000000000000103", "1860000000000000102"], next_token="t1")
@@ -111,9 +122,11 @@ def test_a_run_pages_with_next_token_then_resumes_from_since_id(store: Store, cl
     assert report.heard == 1
     listed = list_posts(store, limit=10, cursor=None).items
     assert {p["id"] for p in listed} == {f"186000000000000010{n}" for n in (1, 2, 3, 4)}
-    assert {p["via"] for p in listed} == {"search"} and listed[0]["author_handle"] is not None
+    assert {p["via"] for p in listed} == {"search"}
+    assert listed[0]["author_handle"] is not None
     fees = store.get(Keys.fees_month(month_of(clock())))
-    assert fees is not None and (fees["listening_reads"], fees["usd"]) == (4, Decimal("0.020"))
+    assert fees is not None
+    assert (fees["listening_reads"], fees["usd"]) == (4, Decimal("0.020"))
 
 
 def test_a_run_cut_short_by_its_request_budget_continues_where_it_stopped(
@@ -136,26 +149,32 @@ def test_a_run_cut_short_by_its_request_budget_continues_where_it_stopped(
         (brand, "1860000000000000100", "t1"),
     ]
     state = store.get(Keys.listening_rule_search(brand))
-    assert state is not None and state["newest_id"] == "1860000000000000203" and "pending" not in state
+    assert state is not None
+    assert state["newest_id"] == "1860000000000000203"
+    assert "pending" not in state
     clock.advance(minutes=5)
     run(store, x, clock, requests_per_run=2)
     assert set(x.calls[-2:]) == {(rival, None, None), (brand, "1860000000000000203", None)}
 
 
-def test_a_429_pauses_every_rule_until_x_rate_limit_reset(store: Store, clock: FakeClock, rules: tuple[str, str]) -> None:
+def test_a_429_pauses_every_rule_until_x_rate_limit_reset(
+    store: Store, clock: FakeClock, rules: tuple[str, str]
+) -> None:
     x = FakeSearchX()
     x.limited_until = clock() + timedelta(minutes=12)
     report = run(store, x, clock)
     assert (report.stopped, report.requests, len(x.calls)) == ("rate_limited", 1, 1)
     clock.advance(minutes=5)
-    assert run(store, x, clock).stopped == "paused" and len(x.calls) == 1  # no call until the reset
+    assert run(store, x, clock).stopped == "paused"
+    assert len(x.calls) == 1
     x.limited_until = None
     clock.advance(minutes=8)
-    assert run(store, x, clock).stopped is None and len(x.calls) == 3
+    assert run(store, x, clock).stopped is None
+    assert len(x.calls) == 3
 
 
 def test_the_monthly_read_budget_stops_the_search(store: Store, clock: FakeClock, rules: tuple[str, str]) -> None:
-    brand, _ = rules
+    _brand, _ = rules
     x = FakeSearchX()
     store.update(Keys.fees_month(month_of(clock())), add={"listening_reads": 950})
     report = run(store, x, clock, monthly_reads=1000)
@@ -169,14 +188,17 @@ def test_a_post_found_by_search_after_the_stream_delivered_it_adds_nothing(
     delivery = load_event("x/x_filtered_stream_webhook_post.json")
     delivery["data"].update(id="1860000000000000301", text="dell post 1860000000000000301", author_id="900")
     delivery["matching_rules"] = [{"id": "1", "tag": brand}]
-    hear_delivery(store, parse_delivery(delivery, clock()).heard, classifier=VaderClassifier(), account_id=ACCOUNT, now=clock())
+    hear_delivery(
+        store, parse_delivery(delivery, clock()).heard, classifier=VaderClassifier(), account_id=ACCOUNT, now=clock()
+    )
     x = FakeSearchX()
     x.pages[(brand, None, None)] = recorded_page(["1860000000000000301"], next_token=None)
     x.pages[(rival, None, None)] = recorded_page(["1860000000000000301"], next_token=None)
     report = run(store, x, clock)
     assert (report.heard, report.duplicates) == (1, 1)  # new for the competitor rule only
     (item,) = list_posts(store, limit=10, cursor=None).items
-    assert item["rules"] == sorted([brand, rival]) and item["via"] == "stream"
+    assert item["rules"] == sorted([brand, rival])
+    assert item["via"] == "stream"
 
 
 @responses.activate
@@ -185,21 +207,32 @@ def test_the_x_client_asks_for_the_fields_and_reads_429_reset(monkeypatch: pytes
     responses.add(responses.GET, url, json=recorded_page(["1860000000000000401"], next_token="t9"), status=200)
     reset = int((datetime.now(UTC) + timedelta(minutes=9)).timestamp())
     responses.add(
-        responses.GET, url, json=load_event("x/x_api_rate_limit_429_body.json"), status=429,
+        responses.GET,
+        url,
+        json=load_event("x/x_api_rate_limit_429_body.json"),
+        status=429,
         headers={"x-rate-limit-reset": str(reset), "x-rate-limit-remaining": "0"},
     )
     search = XRecentSearch(x_client("ck", "cs", "at", "ats"))
     page = search.recent("r1", '"dell"', since_id="1860000000000000001", next_token=None, max_results=100)
     assert (page.next_token, page.posts[0].author and page.posts[0].author.handle) == ("t9", "p0")
     sent = responses.calls[0].request
-    assert sent.headers["Authorization"].startswith("OAuth ")  # the account's user context
+    assert str(sent.headers["Authorization"]).startswith("OAuth ")  # the account's user context
     from urllib.parse import parse_qs, urlparse
 
-    asked = parse_qs(urlparse(sent.url).query)
-    assert asked["since_id"] == ["1860000000000000001"] and asked["expansions"] == ["author_id"]
-    assert set(asked["tweet.fields"][0].split(",")) >= {"created_at", "author_id", "conversation_id", "referenced_tweets", "public_metrics"}
-    assert asked["user.fields"] == ["username,name"] and asked["query"] == ['"dell"']
+    asked = parse_qs(urlparse(str(sent.url)).query)
+    assert asked["since_id"] == ["1860000000000000001"]
+    assert asked["expansions"] == ["author_id"]
+    assert set(asked["tweet.fields"][0].split(",")) >= {
+        "created_at",
+        "author_id",
+        "conversation_id",
+        "referenced_tweets",
+        "public_metrics",
+    }
+    assert asked["user.fields"] == ["username,name"]
+    assert asked["query"] == ['"dell"']
     with pytest.raises(RateLimited) as limited:
         search.recent("r1", '"dell"', since_id=None, next_token="t9", max_results=100)
     assert limited.value.retry_at == datetime.fromtimestamp(reset, tz=UTC)
-    assert json.loads(responses.calls[1].request.body or "null") is None
+    assert responses.calls[1].request.body is None

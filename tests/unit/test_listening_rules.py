@@ -23,7 +23,7 @@ def rules(*queries: str) -> list[dict[str, Any]]:
         ("from:Dell -is:retweet", "from:Dell -is:retweet"),
         ('"XPS 13" OR alienware', '"XPS 13" OR alienware'),
         ("(dell OR hp) laptop lang:en", "(dell OR hp) laptop lang:en"),
-        ("url:\"dell.com\" sale", 'url:"dell.com" sale'),
+        ('url:"dell.com" sale', 'url:"dell.com" sale'),
         ("$DELL has:cashtags", "$DELL has:cashtags"),
     ],
 )
