@@ -8,8 +8,9 @@ rules of that kind heard it (a second guard item per kind). So a duplicate, rede
 concurrent or out-of-order delivery changes nothing, and a post the search finds after the
 stream delivered it adds nothing either.
 
-Not heard: the brand's own posts, posts captured as feedback (replies, mentions and quotes
-addressed to the brand), and posts deleted before they reached us (their tombstone, written by
+Not heard: the brand's own posts, posts addressed to the brand (a reply to it or a mention of it:
+the account's webhook delivers those as feedback), posts already captured as feedback (a quote
+of the brand's post, say), and posts deleted before they reached us (their tombstone, written by
 chalicelib.feedback.erase_post). A deletion later erases the text and author (``erase_post``).
 """
 
@@ -205,6 +206,9 @@ def hear(
     if account_id and post.author is not None and post.author.id == account_id:
         outcome.ignored = "own"
         return outcome
+    if account_id and (post.in_reply_to_user_id == account_id or account_id in post.mentions):
+        outcome.ignored = "feedback"  # addressed to the brand: the account's webhook captures it as feedback
+        return outcome
     sentiment = classifier.score(post.text) if post.text else None
     label = sentiment.label if sentiment else "neutral"
     compound = sentiment.compound if sentiment else Decimal(0)
@@ -249,20 +253,20 @@ def _post_item(post: HeardPost, label: str, compound: Decimal, now: datetime) ->
 def _hear_for_rule(
     store: Store, post: HeardPost, stored: Item, rule_id: str, kind: str, label: str, now: datetime
 ) -> str:
-    """One rule's hearing in one transaction: ``heard``, ``duplicate``, or why it was not heard."""
-    for _ in range(3):  # a concurrent hearing of the same kind may claim the kind first: look again
-        existing = store.get(Keys.listening_post(post.post_id), consistent=True) or {}
-        new_kind = kind not in (existing.get("kinds") or set())
+    """One rule's hearing in one transaction: ``heard``, ``duplicate``, or why it was not heard.
+    It first claims the kind too (most posts are heard by one rule); if another rule of the kind
+    claimed it first, it tries again counting the rule alone."""
+    new_kind = True
+    while True:
         ops = _ops(store, post, stored, (rule_id, kind, label), new_kind, now)
         try:
             store.retrying(functools.partial(store.transact, ops))
             return "heard"
         except ConditionFailed as failed:
             reason = {0: "duplicate", 1: "deleted", 2: "feedback"}.get(failed.index or 0)
-            if reason is not None:
-                return reason
-            # the kind was claimed meanwhile: try again, counting the rule but not the kind
-    return "duplicate"
+            if reason is not None or not new_kind:
+                return reason or "duplicate"
+            new_kind = False  # the kind's claim (the last operation) was taken: counted for it already
 
 
 def _ops(

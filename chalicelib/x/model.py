@@ -99,6 +99,7 @@ class HeardPost(BaseModel):
     in_reply_to_user_id: XId | None = None
     referenced: dict[str, XId] = Field(default_factory=dict)  # type (replied_to, quoted, retweeted) -> post id
     engagement: dict[str, int] | None = None  # public_metrics, when X sent them
+    mentions: tuple[XId, ...] = ()  # the ids of the accounts it mentions (entities.mentions), when X sent them
     rule_tags: tuple[str, ...] = ()
     via: Literal["stream", "search"] = "stream"
 

@@ -24,7 +24,7 @@ from chalicelib.x.stream import SearchPage, read_search_page
 SEARCH_ROUTE = "/2/tweets/search/recent"
 STREAM_RULES_ROUTE = "/2/tweets/search/stream/rules"
 APP_AUTH_URL = "https://api.twitter.com/oauth2/token"
-TWEET_FIELDS = "created_at,author_id,conversation_id,referenced_tweets,public_metrics,in_reply_to_user_id"
+TWEET_FIELDS = "created_at,author_id,conversation_id,referenced_tweets,public_metrics,in_reply_to_user_id,entities"
 MAX_RESULTS = 100  # X's largest page for recent search (10 to 100)
 
 

@@ -35,6 +35,14 @@ class _Reference(Lenient):
     id: XId
 
 
+class _Mention(Lenient):
+    id: XId | None = None
+
+
+class _Entities(Lenient):
+    mentions: list[_Mention] = Field(default_factory=list)
+
+
 class _Post(Lenient):
     id: XId = Field(pattern=r"^[0-9]{1,19}$")
     text: str = ""
@@ -44,6 +52,7 @@ class _Post(Lenient):
     in_reply_to_user_id: XId | None = None
     referenced_tweets: list[_Reference] = Field(default_factory=list)
     public_metrics: dict[str, int] | None = None
+    entities: _Entities | None = None
 
     @field_validator("public_metrics", mode="before")
     @classmethod
@@ -98,6 +107,7 @@ def heard_post(post: _Post, users: list[_User], tags: tuple[str, ...], via: Lite
         in_reply_to_user_id=post.in_reply_to_user_id,
         referenced={ref.type: ref.id for ref in post.referenced_tweets},
         engagement=post.public_metrics,
+        mentions=tuple(m.id for m in (post.entities.mentions if post.entities else []) if m.id),
         rule_tags=tags,
         via=via,
     )

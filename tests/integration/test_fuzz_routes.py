@@ -110,6 +110,7 @@ SIGNED: dict[Route, Signer] = {
             _compact(xaa_follow(ACCOUNT, "777", "a7d5c2f0-0000-4000-8000-000000000001")),
             _compact({**load_event("x/x_user_event_revoke.json"), "for_user_id": ACCOUNT}),
             _compact({**load_event("x/x_dm_event.json"), "for_user_id": ACCOUNT}),
+            _compact(load_event("x/x_filtered_stream_webhook_post.json")),
         ),
     ),
     ("POST", "/webhooks/shopify/orders"): Signer(

@@ -228,8 +228,12 @@ def test_posts_that_are_not_listening_are_not_heard(api: Any, admin: dict[str, s
     brand = rule(api, admin, "Dell", "brand", "dell")
     own = delivery("1860000000000000010", "Our Dell deal is live", [brand["id"]], author=ACCOUNT)
     unknown = delivery("1860000000000000011", "dell", ["no-such-rule"])
-    tallies = [json.loads(deliver(api, p).body) for p in (own, unknown)]
-    assert tallies == [{"applied": 0, "duplicates": 0, "ignored": 1}] * 2
+    to_brand = delivery("1860000000000000013", "@dell where is my order", [brand["id"]])
+    to_brand["data"]["in_reply_to_user_id"] = ACCOUNT
+    naming = delivery("1860000000000000014", "thanks @dell", [brand["id"]])
+    naming["data"]["entities"] = {"mentions": [{"start": 7, "end": 12, "username": "dell", "id": ACCOUNT}]}
+    tallies = [json.loads(deliver(api, p).body) for p in (own, unknown, to_brand, naming)]
+    assert tallies == [{"applied": 0, "duplicates": 0, "ignored": 1}] * 4  # the last two are feedback's
     # a reply to the brand, captured as feedback first, is not counted again as listening
     reply = load_event("x/x_tweet_create_reply.json")
     tweet = reply["tweet_create_events"][0]
