@@ -107,7 +107,9 @@ class _SearchX:
         self.read = 0
         self.template = json.loads((EVENTS / "x_api_search_recent_response.json").read_text())
 
-    def recent(self, rule_id: str, query: str, *, since_id: str | None, next_token: str | None, max_results: int) -> Any:
+    def recent(
+        self, rule_id: str, query: str, *, since_id: str | None, next_token: str | None, max_results: int
+    ) -> Any:
         from chalicelib.x.stream import read_search_page
 
         self.requests += 1

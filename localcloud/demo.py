@@ -54,6 +54,15 @@ OPERATOR = {"name": "Dana Reyes", "email": "dana@northwind.example", "password":
 RULES = (  # listening rules; feedback naming them is tagged with their names
     {"name": "warranty", "kind": "product", "query": "warranty"},
     {"name": "#NorthwindDeals", "kind": "brand", "query": "#NorthwindDeals"},
+    {"name": "Contoso", "kind": "competitor", "query": "Contoso"},
+)
+HEARD = (  # what the filtered stream delivers for the brand and the competitor rules: (rule, text)
+    ("#NorthwindDeals", "Scored a refurbished laptop in the #NorthwindDeals drop, love it"),
+    ("#NorthwindDeals", "#NorthwindDeals sold out before I could click, again"),
+    ("#NorthwindDeals", "Anyone tried the #NorthwindDeals monitors? Thinking about one"),
+    ("Contoso", "Contoso support fixed my laptop in a day, great service"),
+    ("Contoso", "Contoso shipping took three weeks, awful"),
+    ("Contoso", "Comparing Contoso and Northwind outlet prices this week"),
 )
 
 
@@ -521,6 +530,7 @@ class Seeded:
     orders: int = 0
     subscribers: int = 0
     spike_at: datetime | None = None
+    heard: int = 0  # posts the filtered stream delivered for listening rules
     requests: int = 0
     seconds: float = 0.0
 
@@ -537,6 +547,7 @@ class Month:
         self.people = self._people(scale.followers + scale.mentions)
         self.done = Seeded()
         self._ids = iter(range(1, 10**9))
+        self.rule_ids: dict[str, str] = {}
 
     # planning
     def _people(self, count: int) -> list[Person]:
@@ -571,6 +582,7 @@ class Month:
             self.plan_reactions(deal, spike=deal is spike_deal)
         self.plan_followers(deals)
         self.plan_conversation()
+        self.plan_listening()
 
     def plan_deal(self, i: int, release: datetime, quantity: int | None = None) -> DemoDeal:
         title, price, list_price, currency = DEALS[i % len(DEALS)]
@@ -643,6 +655,13 @@ class Month:
             text = rng.choice(DMS)[1]
             self.at(when, self.dm, rng.choice(self.people[: scale.followers]), text, when)
 
+    def plan_listening(self) -> None:
+        rng = self.rng
+        for _ in range(self.scale.mentions):
+            when = self.during(self.start + timedelta(hours=1), self.scale.days * 24 - 1)
+            rule, text = rng.choice(HEARD)
+            self.at(when, self.heard, rule, rng.choice(self.people), text, when)
+
     # replaying
     def run(self) -> Seeded:
         started = time.monotonic()
@@ -658,7 +677,20 @@ class Month:
 
     def add_rules(self) -> None:
         for rule in RULES:
-            self.outlet.admin("POST", "/listening/rules", rule, expect=(201,))
+            created = self.outlet.admin("POST", "/listening/rules", rule, expect=(201,))
+            self.rule_ids[rule["name"]] = created["id"]
+
+    def heard(self, rule: str, who: Person, text: str, at: datetime) -> None:
+        """A filtered-stream webhook delivery (X's documented shape) of a post a rule matched."""
+        post_id = self.post_id()
+        self.outlet.x_delivery(
+            {
+                "data": {"id": post_id, "text": text, "created_at": v2_time(at), "author_id": who.id},
+                "includes": {"users": [{"id": who.id, "name": who.name, "username": who.handle}]},
+                "matching_rules": [{"id": "1", "tag": self.rule_ids[rule]}],
+            }
+        )
+        self.done.heard += 1
 
     def deal_fields(self, deal: DemoDeal, *, dm_subscribers: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {

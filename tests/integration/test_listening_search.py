@@ -5,6 +5,7 @@ x-rate-limit-reset, and posts heard once across rules and across search and webh
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -236,3 +237,27 @@ def test_the_x_client_asks_for_the_fields_and_reads_429_reset(monkeypatch: pytes
         search.recent("r1", '"dell"', since_id=None, next_token="t9", max_results=100)
     assert limited.value.retry_at == datetime.fromtimestamp(reset, tz=UTC)
     assert responses.calls[1].request.body is None
+
+
+@responses.activate
+def test_a_rule_is_synced_to_the_filtered_stream_with_its_id_as_the_tag() -> None:
+    from chalicelib.x.search import APP_AUTH_URL, STREAM_RULES_ROUTE, XStreamRules
+
+    responses.add(responses.POST, APP_AUTH_URL, json={"token_type": "bearer", "access_token": "app-token"})
+    rules_url = f"https://api.twitter.com{STREAM_RULES_ROUTE}"
+    # the answer's documented fields (data[].value/tag/id, meta.sent, meta.summary: developer.x.com,
+    # filtered-stream API reference, POST /2/tweets/search/stream/rules); the values are made up
+    added = {
+        "data": [{"value": '"dell"', "tag": "r1", "id": "1273026480692322304"}],
+        "meta": {"sent": "2026-11-26T12:00:00.000Z", "summary": {"created": 1, "not_created": 0}},
+    }
+    responses.add(responses.POST, rules_url, json=added, status=201)
+    responses.add(responses.POST, rules_url, json={"meta": {"summary": {"deleted": 1}}})
+    sync = XStreamRules("ck", "cs")
+    assert sync.add("r1", '"dell"') == "1273026480692322304"
+    sync.delete("1273026480692322304")
+    token, add, delete = responses.calls
+    assert token.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert json.loads(add.request.body or b"") == {"add": [{"value": '"dell"', "tag": "r1"}]}
+    assert add.request.headers["Authorization"] == "Bearer app-token"
+    assert json.loads(delete.request.body or b"") == {"delete": {"ids": ["1273026480692322304"]}}
