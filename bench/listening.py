@@ -61,7 +61,8 @@ def _rules(store: Any) -> list[str]:
 
     made = []
     for name, kind in (("Dell", "brand"), ("XPS", "product"), ("HP", "competitor"), ("Lenovo", "competitor")):
-        made.append(str(add_rule(store, RuleFields(name=name, kind=kind, query=name), START, LocalRuleSync())["id"]))
+        fields = RuleFields.model_validate({"name": name, "kind": kind, "query": name})
+        made.append(str(add_rule(store, fields, START, LocalRuleSync())["id"]))
     return made
 
 

@@ -196,13 +196,14 @@ def _ops(
         "engagement_score": engagement_score(post.engagement),
         "created_at": stored["created_at"],
     }
-    fields = {k: v for k, v in stored.items() if k not in ("PK", "SK") and v is not None}
+    key = Keys.listening_post(post.post_id)
+    fields = {k: v for k, v in stored.items() if k not in key and v is not None}
     grow = cast(Any, {"rules": {rule_id}, "kinds": {kind}})  # string sets: ADD joins them
     ops = [
         store.op_put(heard_by, Attr("PK").not_exists()),
         store.op_check(Keys.post_deleted(post.post_id), store.absent_condition()),
         store.op_check(Keys.feedback(f"post:{post.post_id}"), Attr("PK").not_exists()),
-        store.op_update(Keys.listening_post(post.post_id), set_if_absent=fields, add=grow),
+        store.op_update(key, set_if_absent=fields, add=grow),
         store.op_update(Keys.listening_day(day, shard), add=counts),
     ]
     if new_kind:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from chalicelib.x.model import Delivery, HeardPost, Lenient, XId, XUser, aware, snowflake_time
+from chalicelib.x.model import Delivery, HeardPost, Lenient, MalformedPayload, XId, XUser, aware, snowflake_time
 
 
 class _User(Lenient):
@@ -44,7 +44,7 @@ class _Entities(Lenient):
 
 
 class _Post(Lenient):
-    id: XId = Field(pattern=r"^[0-9]{1,19}$")
+    id: XId = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")  # X's are digits; the pattern keeps keys and URLs safe
     text: str = ""
     author_id: XId | None = None
     created_at: datetime | None = None
@@ -91,6 +91,12 @@ def read_stream_delivery(payload: dict[str, Any]) -> Delivery:
     return Delivery(account_id=None, stream=True, heard=[post])
 
 
+def _time_of(post_id: str) -> datetime:
+    if not post_id.isdigit() or len(post_id) > 19:
+        raise MalformedPayload("a post without created_at, and an id that carries no time")
+    return snowflake_time(post_id)
+
+
 def heard_post(post: _Post, users: list[_User], tags: tuple[str, ...], via: Literal["stream", "search"]) -> HeardPost:
     profile = next((u for u in users if u.id == post.author_id), None)
     author = None
@@ -101,7 +107,7 @@ def heard_post(post: _Post, users: list[_User], tags: tuple[str, ...], via: Lite
     return HeardPost(
         post_id=post.id,
         text=post.text,
-        created_at=aware(post.created_at) if post.created_at else snowflake_time(post.id),
+        created_at=aware(post.created_at) if post.created_at else _time_of(post.id),
         author=author,
         conversation_id=post.conversation_id,
         in_reply_to_user_id=post.in_reply_to_user_id,

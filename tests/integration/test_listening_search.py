@@ -239,6 +239,10 @@ def test_the_x_client_asks_for_the_fields_and_reads_429_reset(monkeypatch: pytes
     assert responses.calls[1].request.body is None
 
 
+def sent_json(body: Any) -> Any:
+    return json.loads(body)
+
+
 @responses.activate
 def test_a_rule_is_synced_to_the_filtered_stream_with_its_id_as_the_tag() -> None:
     from chalicelib.x.search import APP_AUTH_URL, STREAM_RULES_ROUTE, XStreamRules
@@ -258,6 +262,6 @@ def test_a_rule_is_synced_to_the_filtered_stream_with_its_id_as_the_tag() -> Non
     sync.delete("1273026480692322304")
     token, add, delete = responses.calls
     assert token.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert json.loads(add.request.body or b"") == {"add": [{"value": '"dell"', "tag": "r1"}]}
+    assert sent_json(add.request.body) == {"add": [{"value": '"dell"', "tag": "r1"}]}
     assert add.request.headers["Authorization"] == "Bearer app-token"
-    assert json.loads(delete.request.body or b"") == {"delete": {"ids": ["1273026480692322304"]}}
+    assert sent_json(delete.request.body) == {"delete": {"ids": ["1273026480692322304"]}}
