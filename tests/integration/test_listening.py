@@ -390,3 +390,18 @@ def test_rising_terms_rank_by_smoothed_log_ratio(api: Any, admin: dict[str, str]
     assert terms == [("#blackfriday", 4), ("keyboard", 3), ("dell", 7), ("battery", 4)]
     assert trends["terms"][0]["score"] == pytest.approx(1.6094, abs=1e-4)
     assert "ln(" in trends["formula"]
+
+
+def test_a_stream_delivery_we_cannot_read_is_a_400_and_changes_nothing(api: Any, admin: dict[str, str]) -> None:
+    brand = rule(api, admin, "Dell", "brand", "dell")
+    timeless = delivery("not-an-x-id", "dell", [brand["id"]])
+    del timeless["data"]["created_at"]  # nothing says when it was posted
+    odd_rules = delivery("1860000000000000060", "dell", [brand["id"]])
+    odd_rules["matching_rules"] = "api-posts"
+    unsafe_id = delivery("1860000000000000061", "dell", [brand["id"]])
+    unsafe_id["data"]["id"] = "../1"
+    for payload in (timeless, odd_rules, unsafe_id):
+        response = deliver(api, payload)
+        assert response.status_code == 400, response.body
+        assert set(json.loads(response.body)["error"]) == {"code", "message", "fields"}
+    assert json.loads(api.http.get("/listening/posts", headers=admin).body)["items"] == []
