@@ -19,7 +19,7 @@ from chalicelib.console.render import redirect
 from chalicelib.console.views import PAGE_SIZE, Visit, _filled
 from chalicelib.errors import ApiError
 from chalicelib.listening.posts import list_posts, take_into_inbox
-from chalicelib.listening.reports import LABELS, rising_terms, share_of_voice
+from chalicelib.listening.reports import LABELS, most_engaged, rising_terms, share_of_voice
 from chalicelib.listening.rules import KINDS, RuleFields, add_rule, list_rules, remove_rule
 
 SHARE_DAYS = 30
@@ -54,6 +54,7 @@ def page(visit: Visit, errors: dict[str, str] | None = None, status: int = 200) 
         voice_chart=charts.horizontal_bars(f"Posts heard, last {SHARE_DAYS} days: the brand and each competitor", bars),
         share_days=SHARE_DAYS,
         trends=rising_terms(store, visit.now, limit=15),
+        top=most_engaged(store, wanted["rule"], visit.now) if wanted.get("rule") else [],
     )
 
 

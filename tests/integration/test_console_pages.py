@@ -272,6 +272,7 @@ def test_the_listening_page_shows_share_of_voice_terms_and_posts_and_answers_bra
     ):
         payload = load_event("x/x_filtered_stream_webhook_post.json")
         payload["data"].update(id=f"187000000000000000{n}", text=words, author_id=author, created_at=now.isoformat())
+        payload["data"]["public_metrics"] = {"like_count": 10 if n == 1 else 1, "retweet_count": 0}
         payload["includes"]["users"][0].update(id=author, username=f"user{author}")
         payload["matching_rules"] = [{"id": "1", "tag": rule_id}]
         hear_delivery(
@@ -290,6 +291,8 @@ def test_the_listening_page_shows_share_of_voice_terms_and_posts_and_answers_bra
     assert '<tr data-voice="HP"><td>HP</td><td data-value="2">' in page
     assert page.count('data-testid="answer-post"') == 1  # only the post about the brand
     assert "<script" not in page.split("</head>")[-1]
+    by_rule = text(browser.get(f"/console/listening?rule={rival['id']}"))
+    assert re.findall(r'data-post-id="([^"]+)" data-score', by_rule) == ["1870000000000000001", "1870000000000000002"]
     negative = text(browser.get("/console/listening?sentiment=negative"))
     assert re.findall(r'data-post-id="([^"]+)"', negative) == ["1870000000000000001"]
     assert browser.get("/console/listening?kind=rival").status_code == 422
