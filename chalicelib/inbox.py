@@ -17,6 +17,7 @@ from chalicelib.community import record_follow_change
 from chalicelib.errors import BadRequest, Conflict, Unauthorized
 from chalicelib.feedback import SpikePolicy, erase_post, record_feedback
 from chalicelib.listening.posts import erase_post as erase_listened
+from chalicelib.listening.posts import withdraw_post
 from chalicelib.listening.rules import all_rules
 from chalicelib.observability import logger
 from chalicelib.sentiment import Classifier
@@ -101,6 +102,8 @@ def _apply(
             applied = record_feedback(store, event, classifier, rules, spikes, notify)
             if applied:
                 reopen_conversation_of(store, event)
+            if isinstance(event, Interaction) and event.kind in ("quote", "mention") and event.post_id:
+                withdraw_post(store, event.post_id)  # heard by listening first: counted once, as feedback
             logger.info("feedback", extra={"kind": getattr(event, "kind", "dm"), "applied": applied})
         elif isinstance(event, PostDeleted):
             applied = erase_post(store, event, now)  # a tombstone too, for a post still on its way

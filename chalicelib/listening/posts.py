@@ -391,3 +391,26 @@ def take_into_inbox(store: Store, post_id: str, classifier: Classifier) -> str:
     )
     record_feedback(store, event, classifier, all_rules(store))  # False when taken before: the same item
     return event.event_id
+
+
+def withdraw_post(store: Store, post_id: str) -> bool:
+    """A heard post that later came as feedback (a quote or mention of the brand that the stream or
+    the search heard first) leaves listening: its counts are taken back, rule by rule and kind by
+    kind, each with the guard that counted it, then the post goes. A run cut short is finished by
+    the next; False if the post was never heard."""
+    item = store.get(Keys.listening_post(post_id), consistent=True)
+    if item is None:
+        return False
+    heard_at = datetime.fromisoformat(str(item.get("heard_at") or item["created_at"]))
+    day = iso(counted_at(datetime.fromisoformat(str(item["created_at"])), heard_at))[:10]
+    counters = Keys.listening_day(day, shard_of(post_id, Keys.LISTENING_DAY_SHARDS))
+    label = str(item["sentiment"])
+    guards = [(f"rule#{r}", Keys.listening_heard(post_id, str(r))) for r in item.get("rules") or ()]
+    guards += [(f"kind#{k}", Keys.listening_heard(post_id, f"kind:{k}")) for k in item.get("kinds") or ()]
+    for prefix, guard in guards:
+        back: dict[str, int | Decimal] = {f"{prefix}#total": -1, f"{prefix}#{label}": -1}
+        ops = [store.op_delete(guard, Attr("PK").exists()), store.op_update(counters, add=back)]
+        with contextlib.suppress(ConditionFailed):  # taken back before
+            store.retrying(functools.partial(store.transact, ops))
+    store.delete(Keys.listening_post(post_id))
+    return True

@@ -405,3 +405,31 @@ def test_a_stream_delivery_we_cannot_read_is_a_400_and_changes_nothing(api: Any,
         assert response.status_code == 400, response.body
         assert set(json.loads(response.body)["error"]) == {"code", "message", "fields"}
     assert json.loads(api.http.get("/listening/posts", headers=admin).body)["items"] == []
+
+
+def test_a_quote_heard_first_then_captured_as_feedback_is_counted_once_as_feedback(
+    api: Any, admin: dict[str, str]
+) -> None:
+    brand = rule(api, admin, "Dell", "brand", "dell")
+    rival = rule(api, admin, "HP", "competitor", "hp")
+    deliver(api, delivery("1860000000000000070", "dell beats hp, see this", [brand["id"], rival["id"]]))
+    voice = json.loads(api.http.get("/listening/share-of-voice", headers=admin).body)
+    assert [v["total"] for v in voice["voices"]] == [1, 1]
+    # then the account's webhook delivers it: a quote of the brand's post (X Activity API)
+    quote = load_event("x/x_xaa_post_create.json")
+    quote["data"]["filter"]["user_id"] = ACCOUNT
+    quote["data"]["payload"].update(
+        id="1860000000000000070",
+        author_id="2244994945",
+        text="dell beats hp, see this",
+        referenced_tweets=[{"type": "quoted", "id": "1860000000000000001"}],
+    )
+    assert deliver(api, quote).status_code == 200
+    assert [f["kind"] for f in json.loads(api.http.get("/feedback", headers=admin).body)["items"]] == ["quote"]
+    voice = json.loads(api.http.get("/listening/share-of-voice", headers=admin).body)
+    assert [v["total"] for v in voice["voices"]] == [0, 0]
+    assert all(r["total"] == 0 for r in voice["rules"])
+    assert json.loads(api.http.get("/listening/posts", headers=admin).body)["items"] == []
+    # and the stream delivering it again adds nothing: it is feedback now
+    again = json.loads(deliver(api, delivery("1860000000000000070", "dell beats hp", [brand["id"]])).body)
+    assert again == {"applied": 0, "duplicates": 0, "ignored": 1}
