@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
 from chalicelib.answers import STATES, waiting_ops
-from chalicelib.keywords import matched_terms
+from chalicelib.listening.rules import matched_rule_names
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
 from chalicelib.x.events import DirectMessage, Interaction, PostDeleted, XUser
@@ -89,7 +89,7 @@ def record_feedback(
         "deal_id": deal_id,
         "sentiment": sentiment.label,
         "compound": sentiment.compound,
-        "keywords": matched_terms(text, rules) if text else [],
+        "keywords": matched_rule_names(text, rules) if text else [],  # the listening rules it names
         "post_id": event.post_id if isinstance(event, Interaction) else None,
         "state": "open",  # open, answered, dismissed (chalicelib.answers)
     }

@@ -299,14 +299,27 @@ def resume() -> Response:
 
 @console.route("/console/listening")
 def listening() -> Response:
-    return _guarded(views.listening)
+    from chalicelib.console import listening
+
+    return _guarded(listening.page)
 
 
-@console.route("/console/listening/keywords", methods=["POST"], content_types=FORM)
-def add_keyword() -> Response:
-    return _guarded(views.add_rule)
+@console.route("/console/listening/rules", methods=["POST"], content_types=FORM)
+def add_listening_rule() -> Response:
+    from chalicelib.console import listening
+
+    return _guarded(listening.add)
 
 
-@console.route("/console/listening/keywords/remove", methods=["POST"], content_types=FORM)
-def remove_keyword() -> Response:
-    return _guarded(views.remove_rule)
+@console.route("/console/listening/rules/remove", methods=["POST"], content_types=FORM)
+def remove_listening_rule() -> Response:
+    from chalicelib.console import listening
+
+    return _guarded(listening.remove)
+
+
+@console.route("/console/listening/posts/{post_id}/answer", methods=["POST"], content_types=FORM)
+def answer_listening_post(post_id: str) -> Response:
+    from chalicelib.console import listening
+
+    return _guarded(lambda visit: listening.answer(visit, unquote(post_id)))
