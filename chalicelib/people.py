@@ -53,15 +53,25 @@ def check_user_id(user_id: str) -> str:
 
 
 def listening_posts(store: Store, user_id: str, *, limit: int) -> list[Item]:
-    """Their posts heard by listening rules, newest first. Wired at merge to
-    ``chalicelib.listening.posts_by_author(store, user_id, limit=limit)``; empty until then."""
-    return []
+    """Their posts heard by listening rules, newest first, each with its rules' names (one query,
+    one batch read of the rules they name)."""
+    from chalicelib.listening.posts import posts_by_author
+
+    posts = posts_by_author(store, user_id, limit=limit)
+    rule_ids = sorted({str(rule) for post in posts for rule in post.get("rules") or ()})
+    names = {
+        str(rule["id"]): str(rule["name"])
+        for rule in (store.batch_get([Keys.listening_rule(r) for r in rule_ids]) if rule_ids else [])
+        if rule.get("id") and rule.get("name")
+    }
+    return [post | {"rules": [names.get(str(r), str(r)) for r in post.get("rules") or ()]} for post in posts]
 
 
 def erase_listening_posts(store: Store, user_id: str) -> int:
-    """Erase their posts heard by listening rules; how many. Wired at merge to
-    ``chalicelib.listening.erase_author_posts(store, user_id)``; nothing to erase until then."""
-    return 0
+    """Erase their posts heard by listening rules; how many."""
+    from chalicelib.listening.posts import erase_author_posts
+
+    return erase_author_posts(store, user_id)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -89,17 +99,22 @@ def person_page(
     erased = singles.get(Keys.person_erased(user_id)["SK"])
     feedback = person_feedback(store, user_id, limit=feedback_limit, cursor=feedback_cursor)
     answers = person_answers(store, user_id, limit=answers_limit, cursor=answers_cursor)
-    heard = [listening_post(post) for post in listening_posts(store, user_id, limit=LISTENING_SHOWN)]
+    heard_raw = listening_posts(store, user_id, limit=LISTENING_SHOWN)
+    heard = [listening_post(post) for post in heard_raw]
     paging = feedback_cursor is not None or answers_cursor is not None
     if not (follower or subscriber or erased or feedback.items or answers.items or heard or paging):
         raise NotFound(f"outlet has never heard of X user {user_id}", fields={"user_id": "unknown"})
     history = follow_history(follower)
     records = [record for record in (follower, subscriber) if record]
     said = [item["author_handle"] for item in feedback.items if item["author_handle"]]
+    said += [str(post["author_handle"]) for post in heard_raw if post.get("author_handle")]
     return {
         "user_id": user_id,
         "handle": next((str(r["handle"]) for r in records if r.get("handle")), said[0] if said else None),
-        "name": next((str(r["name"]) for r in records if r.get("name")), None),
+        "name": next(
+            (str(n) for n in [*(r.get("name") for r in records), *(p.get("author_name") for p in heard_raw)] if n),
+            None,
+        ),
         "following": follower is not None and follower.get("status") == FOLLOWING,
         "followed_at": (follower or {}).get("followed_at"),
         "left_at": (follower or {}).get("left_at"),
@@ -243,7 +258,7 @@ def erase_person(
     follower = store.get(Keys.follower(user_id))
     subscriber = store.get(Keys.subscriber(user_id))
     erased = store.get(Keys.person_erased(user_id))
-    if not (follower or subscriber or erased) and not _has_entries(store, user_id):
+    if not (follower or subscriber or erased) and not _has_entries(store, user_id) and not _was_heard(store, user_id):
         raise NotFound(f"outlet has never heard of X user {user_id}", fields={"user_id": "unknown"})
     marker = store.update(
         Keys.person_erased(user_id),
@@ -260,6 +275,12 @@ def erase_person(
 
 def _has_entries(store: Store, user_id: str) -> bool:
     return bool(store.query(Keys.person(user_id), limit=1).items)
+
+
+def _was_heard(store: Store, user_id: str) -> bool:
+    from chalicelib.listening.posts import posts_by_author
+
+    return bool(posts_by_author(store, user_id, limit=1))
 
 
 def _erase_feedback(

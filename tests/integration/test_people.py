@@ -313,8 +313,9 @@ def test_a_persons_page_costs_the_same_few_requests_however_much_they_said(store
         person_page(store, f"9{items}")
         return int(store.requests - before)
 
-    # The single items in one batch, a page of entries, their items in one batch, a page of answers
-    assert requests_for_page_after(3) == requests_for_page_after(60) == 4
+    # The single items in one batch, a page of entries, their items in one batch, a page of answers,
+    # a page of their posts heard by listening
+    assert requests_for_page_after(3) == requests_for_page_after(60) == 5
 
 
 def test_feedback_recorded_before_the_index_is_indexed_once_by_the_sweep(
@@ -349,3 +350,32 @@ def test_feedback_recorded_before_the_index_is_indexed_once_by_the_sweep(
     requests = store.requests
     assert index_earlier_feedback(store, clock()) == 0
     assert store.requests - requests == 1  # once through, one GetItem a run
+
+
+def test_a_person_heard_only_by_listening_has_a_page_with_their_posts_and_erasing_takes_them_out(
+    api: Any, admin: dict[str, str]
+) -> None:
+    # Given a competitor rule, and a stranger's post heard by it twice (a duplicate delivery)
+    from tests.integration.test_listening import delivery, rule
+
+    rival = rule(api, admin, "HP", "competitor", "HP")
+    heard = delivery("1900000000000000077", "HP laptops are great", [rival["id"]], author="777", handle="stranger")
+    deliver(api, heard)
+    deliver(api, heard)
+
+    # When their page is read
+    person = get(api, admin, "/people/777")
+
+    # Then it shows the post once, with the rule's name, and their handle from the post
+    assert person["handle"] == "stranger"
+    assert [(p["id"], p["text"], p["rules"]) for p in person["listening_posts"]] == [
+        ("1900000000000000077", "HP laptops are great", ["HP"])
+    ]
+
+    # When they are erased, the heard post leaves their page and the listening list has no text of theirs
+    done = erase(api, admin, "777")
+    assert done["listening_posts_erased"] == 1
+    after = get(api, admin, "/people/777")
+    assert (after["listening_posts"], after["handle"]) == ([], None)
+    listed = get(api, admin, "/listening/posts")["items"]
+    assert [(p["id"], p["text"], p["author_id"]) for p in listed] == [("1900000000000000077", None, None)]
