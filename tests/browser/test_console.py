@@ -32,9 +32,12 @@ def one(page: Any, selector: str) -> Any:
 
 
 def wait_for(page: Any, condition: Callable[[Any], Any], what: str, timeout: float = 10) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(page, timeout).until(condition, message=f"waiting for {what}; at {page.current_url}")
+    # An element read while the next page replaces it goes stale: that is "not yet", not a failure.
+    waiting = WebDriverWait(page, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return waiting.until(condition, message=f"waiting for {what}; at {page.current_url}")
 
 
 def path_of(page: Any) -> str:
