@@ -1,46 +1,36 @@
 """outlet's wiring: routes, schedules and queue consumers. Each parses, calls one function in
-chalicelib/, and maps the result; no business rule lives here."""
+chalicelib/, and maps the result; no business rule lives here.
+
+Cold start (issue 17): importing this module must stay light, because every first request after
+a quiet spell pays for it. X's CRC check (an HMAC) runs on what is imported here and nothing else.
+So, for every route, schedule and queue consumer:
+- import the chalicelib modules it calls INSIDE its function body, never at the top of this file;
+- at the top, import only chalice.app and the light wiring (``chalicelib.deps``, ``chalicelib.http``,
+  ``chalicelib.observability``, ``chalicelib.x.webhooks``), which load no boto3, botocore, pydantic,
+  Powertools, VADER or the classifier, tweepy, requests or jinja2;
+- names needed only in annotations go under ``if TYPE_CHECKING:``.
+tests/integration/test_cold_start.py fails when importing this module, or answering a CRC, loads one
+of those.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from chalice.app import Chalice, CloudWatchEvent, Rate, Response, SQSEvent
+from chalice.app import Chalice, Rate, Response
 
 from chalicelib import deps, http
-from chalicelib.alerts import list_alerts, publish_pending_alerts
-from chalicelib.answers import ReplyRequest, answer_feedback, check_answers, dismiss, new_key
-from chalicelib.channel import channel_state, resume_publishing
-from chalicelib.community import STATUSES, community_summary, list_followers
 from chalicelib.console.routes import console
-from chalicelib.deals import STATUSES as DEAL_STATUSES
-from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
-from chalicelib.delivery import QueueRecord, deliver_batch
-from chalicelib.direct_messages import drain_dms
-from chalicelib.dm_queue import LISTED as DM_STATUSES
-from chalicelib.dm_queue import list_dms
 from chalicelib.errors import BadRequest, Unprocessable
-from chalicelib.feedback import FeedbackFilter, deal_rollup, list_feedback
-from chalicelib.followups import sweep_ended_deals
-from chalicelib.inbox import receive_x_delivery
-from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
-from chalicelib.links import follow_link
 from chalicelib.observability import event_middleware
-from chalicelib.operators import OperatorFields, create_operator
-from chalicelib.publishing import list_outbox
-from chalicelib.releases import release_due_deals
-from chalicelib.reports import ReportQuery, channel_summary
-from chalicelib.response_times import alert_long_waits
-from chalicelib.sales import receive_order_delivery
-from chalicelib.saved_replies import SavedReplyFields, add_saved_reply, list_saved_replies, remove_saved_reply
-from chalicelib.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
-from chalicelib.store import InvalidCursor, utcnow
-from chalicelib.welcome import welcome_new_followers
 from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
 
+if TYPE_CHECKING:
+    from chalice.app import CloudWatchEvent, SQSEvent
+
 app = Chalice(app_name="outlet")
-app.register_middleware(event_middleware(lambda: deps.settings().log_level), "all")
+app.register_middleware(event_middleware(lambda: deps.runtime().log_level), "all")
 app.register_middleware(http.make_middleware(deps.admin_token), "http")
 
 
@@ -57,6 +47,9 @@ def x_crc() -> dict[str, str]:
 
 @app.route("/webhooks/x", methods=["POST"])
 def x_webhook() -> dict[str, Any]:
+    from chalicelib.inbox import receive_x_delivery
+    from chalicelib.store import utcnow
+
     request = http.current_request(app)
     return receive_x_delivery(
         deps.store(),
@@ -74,6 +67,10 @@ def x_webhook() -> dict[str, Any]:
 
 @app.route("/webhooks/shopify/orders", methods=["POST"])
 def shopify_orders() -> dict[str, Any]:
+    from chalicelib.sales import receive_order_delivery
+    from chalicelib.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
+    from chalicelib.store import utcnow
+
     request = http.current_request(app)
     outcome = receive_order_delivery(
         deps.store(),
@@ -90,12 +87,17 @@ def shopify_orders() -> dict[str, Any]:
 
 @app.route("/r/{code}")
 def tracked_link(code: str) -> Response:
+    from chalicelib.links import follow_link
+
     location = follow_link(deps.store(), unquote(code), http.current_request(app).headers.get("user-agent"))
     return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
 @app.route("/reports/summary")
 def reports_summary() -> dict[str, Any]:
+    from chalicelib.reports import ReportQuery, channel_summary
+    from chalicelib.store import InvalidCursor, utcnow
+
     query = http.parse(ReportQuery, http.query_params(http.current_request(app)))
     try:
         return channel_summary(deps.store(), utcnow(), query, answer_alert_after=deps.answer_alert_after())
@@ -115,12 +117,18 @@ def dashboard() -> Response:
 
 @app.route("/operators", methods=["POST"])
 def operators_create() -> Response:
+    from chalicelib.operators import OperatorFields, create_operator
+    from chalicelib.store import utcnow
+
     fields = http.parse(OperatorFields, http.json_body(http.current_request(app)))
     return http.json_response(create_operator(deps.store(), fields, utcnow()), status=201)
 
 
 @app.route("/deals", methods=["POST"])
 def deals_create() -> Response:
+    from chalicelib.deals import DealFields, create_deal
+    from chalicelib.store import utcnow
+
     fields = http.parse(DealFields, http.json_body(http.current_request(app)))
     deal = create_deal(deps.store(), fields, utcnow(), link_base=deps.settings().short_link_base_url)
     return http.json_response(deal, status=201)
@@ -128,6 +136,9 @@ def deals_create() -> Response:
 
 @app.route("/deals", methods=["GET"])
 def deals_list() -> dict[str, Any]:
+    from chalicelib.deals import STATUSES as DEAL_STATUSES
+    from chalicelib.deals import list_deals
+
     request = http.current_request(app)
     status = http.query_params(request).get("status") or None
     if status is not None and status not in DEAL_STATUSES:
@@ -138,12 +149,17 @@ def deals_list() -> dict[str, Any]:
 
 @app.route("/deals/{deal_id}", methods=["GET"])
 def deals_get(deal_id: str) -> dict[str, Any]:
+    from chalicelib.deals import get_deal, public_deal
+    from chalicelib.feedback import deal_rollup
+
     store = deps.store()
     return {**public_deal(get_deal(store, deal_id)), "feedback": deal_rollup(store, deal_id)}
 
 
 @app.route("/feedback")
 def feedback() -> dict[str, Any]:
+    from chalicelib.feedback import FeedbackFilter, list_feedback
+
     request = http.current_request(app)
     wanted = http.parse(FeedbackFilter, http.query_params(request))
     store = deps.store()
@@ -154,6 +170,9 @@ def feedback() -> dict[str, Any]:
 
 @app.route("/feedback/{feedback_id}/reply", methods=["POST"])
 def feedback_reply(feedback_id: str) -> Response:
+    from chalicelib.answers import ReplyRequest, answer_feedback, new_key
+    from chalicelib.store import utcnow
+
     request = http.current_request(app)
     wanted = http.parse(ReplyRequest, http.json_body(request))
     key = new_key(request.headers.get("idempotency-key"))
@@ -173,12 +192,17 @@ def feedback_reply(feedback_id: str) -> Response:
 
 @app.route("/feedback/{feedback_id}/dismiss", methods=["POST"])
 def feedback_dismiss(feedback_id: str) -> dict[str, Any]:
+    from chalicelib.answers import dismiss
+    from chalicelib.store import utcnow
+
     item = dismiss(deps.store(), unquote(feedback_id), by="admin", now=utcnow())
     return {"id": item["id"], "state": item["state"]}
 
 
 @app.route("/saved-replies", methods=["GET"])
 def saved_replies_list() -> dict[str, Any]:
+    from chalicelib.saved_replies import list_saved_replies
+
     store = deps.store()
     return http.listing(
         http.current_request(app), lambda limit, cursor: list_saved_replies(store, limit=limit, cursor=cursor)
@@ -187,18 +211,26 @@ def saved_replies_list() -> dict[str, Any]:
 
 @app.route("/saved-replies", methods=["POST"])
 def saved_replies_add() -> Response:
+    from chalicelib.saved_replies import SavedReplyFields, add_saved_reply
+    from chalicelib.store import utcnow
+
     fields = http.parse(SavedReplyFields, http.json_body(http.current_request(app)))
     return http.json_response(add_saved_reply(deps.store(), fields, utcnow()), status=201)
 
 
 @app.route("/saved-replies/{reply_id}", methods=["DELETE"])
 def saved_replies_remove(reply_id: str) -> Response:
+    from chalicelib.saved_replies import remove_saved_reply
+
     remove_saved_reply(deps.store(), unquote(reply_id))
     return Response(body="", status_code=204)
 
 
 @app.route("/deals/{deal_id}", methods=["PATCH"])
 def deals_update(deal_id: str) -> dict[str, Any]:
+    from chalicelib.deals import update_deal
+    from chalicelib.store import utcnow
+
     changes = http.json_body(http.current_request(app))
     if not isinstance(changes, dict):
         raise BadRequest("the body is a JSON object of the fields to change")
@@ -207,11 +239,16 @@ def deals_update(deal_id: str) -> dict[str, Any]:
 
 @app.route("/deals/{deal_id}/cancel", methods=["POST"])
 def deals_cancel(deal_id: str) -> dict[str, Any]:
+    from chalicelib.deals import cancel_deal
+    from chalicelib.store import utcnow
+
     return cancel_deal(deps.store(), deal_id, utcnow())
 
 
 @app.route("/keywords", methods=["GET"])
 def keywords_list() -> dict[str, Any]:
+    from chalicelib.keywords import list_keywords
+
     store = deps.store()
     return http.listing(
         http.current_request(app), lambda limit, cursor: list_keywords(store, limit=limit, cursor=cursor)
@@ -220,23 +257,33 @@ def keywords_list() -> dict[str, Any]:
 
 @app.route("/keywords", methods=["POST"])
 def keywords_add() -> Response:
+    from chalicelib.keywords import KeywordRule, add_keyword
+    from chalicelib.store import utcnow
+
     rule = http.parse(KeywordRule, http.json_body(http.current_request(app)))
     return http.json_response(add_keyword(deps.store(), rule, utcnow()), status=201)
 
 
 @app.route("/keywords/{term}", methods=["DELETE"])
 def keywords_remove(term: str) -> Response:
+    from chalicelib.keywords import remove_keyword
+
     remove_keyword(deps.store(), unquote(term))
     return Response(body="", status_code=204)
 
 
 @app.route("/community")
 def community() -> dict[str, Any]:
+    from chalicelib.community import community_summary
+    from chalicelib.store import utcnow
+
     return community_summary(deps.store(), utcnow())
 
 
 @app.route("/community/followers")
 def followers() -> dict[str, Any]:
+    from chalicelib.community import STATUSES, list_followers
+
     request = http.current_request(app)
     status = http.query_params(request).get("status", "following")
     if status not in STATUSES:
@@ -247,28 +294,40 @@ def followers() -> dict[str, Any]:
 
 @app.route("/alerts")
 def alerts() -> dict[str, Any]:
+    from chalicelib.alerts import list_alerts
+
     store = deps.store()
     return http.listing(http.current_request(app), lambda limit, cursor: list_alerts(store, limit=limit, cursor=cursor))
 
 
 @app.route("/channel")
 def channel() -> dict[str, Any]:
+    from chalicelib.channel import channel_state
+
     return channel_state(deps.store())
 
 
 @app.route("/channel/resume", methods=["POST"])
 def channel_resume() -> dict[str, Any]:
+    from chalicelib.channel import resume_publishing
+    from chalicelib.store import utcnow
+
     return resume_publishing(deps.store(), utcnow())
 
 
 @app.route("/outbox")
 def outbox() -> dict[str, Any]:
+    from chalicelib.publishing import list_outbox
+
     store = deps.store()
     return http.listing(http.current_request(app), lambda limit, cursor: list_outbox(store, limit=limit, cursor=cursor))
 
 
 @app.route("/dms")
 def dms() -> dict[str, Any]:
+    from chalicelib.dm_queue import LISTED as DM_STATUSES
+    from chalicelib.dm_queue import list_dms
+
     request = http.current_request(app)
     status = http.query_params(request).get("status", "unknown")
     if status not in DM_STATUSES:
@@ -280,6 +339,12 @@ def dms() -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
     """The alerts' outbox to the topic, answers to look up or waiting too long, then the waiting DMs."""
+    from chalicelib.alerts import publish_pending_alerts
+    from chalicelib.answers import check_answers
+    from chalicelib.direct_messages import drain_dms
+    from chalicelib.response_times import alert_long_waits
+    from chalicelib.store import utcnow
+
     publish_pending_alerts(deps.store(), deps.notify_alert)
     check_answers(deps.store(), deps.publisher(), deps.answer_policy(), utcnow())
     alert_long_waits(deps.store(), utcnow(), deps.answer_alert_after(), deps.notify_alert)
@@ -289,6 +354,9 @@ def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.releases import release_due_deals
+    from chalicelib.store import utcnow
+
     report = release_due_deals(
         deps.store(),
         deps.publisher(),
@@ -302,12 +370,18 @@ def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def close_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.followups import sweep_ended_deals
+    from chalicelib.store import utcnow
+
     report = sweep_ended_deals(deps.store(), deps.publisher(), deps.fee_schedule(), utcnow())
     return {"ended": report.ended, "replied": report.replied}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def welcome(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.store import utcnow
+    from chalicelib.welcome import welcome_new_followers
+
     result = welcome_new_followers(
         deps.store(), deps.publisher(), deps.welcome_policy(), utcnow(), enqueue_dms=deps.enqueue_deliveries
     )
@@ -318,5 +392,7 @@ def welcome(event: CloudWatchEvent) -> dict[str, Any]:
 # overrides this placeholder when `make package` merges the template.
 @app.on_sqs_message(queue_arn="arn:aws:sqs:us-east-1:000000000000:outlet-delivery", batch_size=10)
 def deliver_messages(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    from chalicelib.delivery import QueueRecord, deliver_batch
+
     records = [QueueRecord(message_id=r.to_dict()["messageId"], body=r.body) for r in event]
     return deliver_batch(records, deps.delivery_handlers())
