@@ -10,12 +10,13 @@ compared with, so a machine that slows down slows both.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,14 @@ def outcome(stdout: str) -> dict[str, Any]:
     return result
 
 
+def answered(code: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """Run an ``invoke_script`` once and insist on a 2xx: a bench must not time a failure."""
+    result = outcome(run_fresh(code, env)[1])
+    if not 200 <= result["status"] < 300:
+        raise RuntimeError(f"the cold request failed: {result}")
+    return result
+
+
 def alternated(
     cases: Mapping[str, Callable[[int], str]], env: Mapping[str, str], pairs: int = 7
 ) -> dict[str, list[float]]:
@@ -120,3 +129,68 @@ def alternated(
 def median_ratio(samples: dict[str, list[float]], numerator: str, denominator: str) -> float:
     """The median of the per-round ratios (each round's pair ran back to back)."""
     return statistics.median(a / b for a, b in zip(samples[numerator], samples[denominator], strict=True))
+
+
+@contextlib.contextmanager
+def moto_endpoint() -> Iterator[dict[str, str]]:
+    """A moto server in this process with the template's resources; yields the environment a
+    fresh process needs to reach it (endpoint, credentials, the stack's names)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from localcloud.provision import provision
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        env = {
+            "AWS_ACCESS_KEY_ID": "cold",  # moto takes any credentials
+            "AWS_SECRET_ACCESS_KEY": "cold",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+        }
+        stack = provision(lambda service: client_for(env, service), stage="local")
+        yield {**env, **stack.environment}
+    finally:
+        server.stop()
+
+
+def client_for(env: Mapping[str, str], service: str) -> Any:
+    """A boto3 client for the moto server ``moto_endpoint`` describes."""
+    import boto3
+
+    session: Any = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
+def signed_follow(account: str, follower: str, millis: int, secret: str) -> dict[str, Any]:
+    """``POST /webhooks/x`` with the Account Activity API follow fixture, signed with ``secret``."""
+    from chalicelib.x.webhooks import sign
+
+    payload: dict[str, Any] = json.loads((PROJECT / "tests/events/x/x_follow_event.json").read_text())
+    follow = payload["follow_events"][0]
+    follow["created_timestamp"], follow["target"]["id"] = str(millis), account
+    follow["source"]["id"], follow["source"]["screen_name"] = follower, f"user{follower}"
+    payload["for_user_id"] = account
+    body = json.dumps(payload)
+    headers = {"content-type": "application/json", "x-twitter-webhooks-signature": sign(secret, body.encode())}
+    return rest_event("POST", "/webhooks/x", headers=headers, body=body)
+
+
+def transaction_script(table: str, tag: str, items: int) -> str:
+    """Python source: import boto3, make a client, write one transaction of ``items`` updates."""
+    return f"""
+import boto3
+key = lambda n: {{"PK": {{"S": "FLOOR#{tag}#" + str(n)}}, "SK": {{"S": "x"}}}}
+add = {{"UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {{":one": {{"N": "1"}}}}}}
+ops = [{{"Update": {{"TableName": {table!r}, "Key": key(n), **add}}}} for n in range({items})]
+boto3.session.Session().client("dynamodb").transact_write_items(TransactItems=ops)
+"""

@@ -12,13 +12,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from bench.cold import HEAVY, invoke_script, outcome, rest_event, run_fresh
+from bench.cold import HEAVY, invoke_script, moto_endpoint, outcome, rest_event, run_fresh, signed_follow
 from chalicelib.x.webhooks import sign
-from tests.factories import aaa_follow
 
 SECRET = "cold-start-consumer-secret"
 ACCOUNT = "2244994945"
@@ -66,32 +64,13 @@ def test_a_cold_health_check_loads_no_heavy_package() -> None:
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[dict[str, str]]:
-    """A moto server in this process, with the template's table, for fresh processes to call."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from localcloud.provision import provision
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        credentials = {"AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "cold", "AWS_DEFAULT_REGION": "us-east-1"}
-        session: Any = boto3.session.Session(
-            aws_access_key_id="cold", aws_secret_access_key="cold", region_name="us-east-1"
-        )
-        stack = provision(lambda service: session.client(service, endpoint_url=endpoint), stage="local")
-        yield {**credentials, **stack.environment, "AWS_ENDPOINT_URL": endpoint}
-    finally:
-        server.stop()
+    with moto_endpoint() as env:
+        yield env
 
 
 def test_a_cold_follow_is_applied_and_loads_only_what_a_follow_uses(moto_server: dict[str, str]) -> None:
-    body = json.dumps(aaa_follow(ACCOUNT, "8080808080", 1_764_000_000_000))
-    headers = {"content-type": "application/json", "x-twitter-webhooks-signature": sign(SECRET, body.encode())}
     env = local_env(**moto_server, X_ACCOUNT_ID=ACCOUNT)
-    _, printed = run_fresh(invoke_script(rest_event("POST", "/webhooks/x", headers=headers, body=body)), env)
+    _, printed = run_fresh(invoke_script(signed_follow(ACCOUNT, "8080808080", 1_764_000_000_000, SECRET)), env)
     result = outcome(printed)
     assert (result["status"], json.loads(result["body"])["applied"]) == (200, 1)
     assert sorted(set(result["heavy"]) - FOLLOW_ALLOWED) == []
