@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.dms import bench_dms
+from bench.peer_idempotency import bench_peer
 
 PROJECT = Path(__file__).resolve().parent.parent
 BENCH_SECRET = "bench-only-webhook-secret"  # noqa: S105 - signs payloads made up in this process
@@ -319,6 +320,10 @@ def main() -> int:
     bench_follow()
     bench_orders()
     bench_dms(row)  # bench/dms.py: DMs waiting, sent, and the fan-out
+    # bench/peer_idempotency.py: the follow beside Powertools' idempotency; the fixed moto last
+    # (localcloud.moto_fixes patches moto for the rest of the process).
+    bench_peer(row, fixed_moto=False, n=50)
+    bench_peer(row, fixed_moto=True)
     widths = [max(len(r[i]) for r in [*ROWS, ("figure", "value", "floor / peer", "ratio")]) for i in range(4)]
     header = ("figure", "value", "floor / peer", "ratio")
     for line in [header, tuple("-" * w for w in widths), *ROWS]:
