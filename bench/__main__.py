@@ -313,17 +313,33 @@ def bench_load() -> None:
     )
 
 
-def main() -> int:
-    bench_load()
-    bench_cold()
-    bench_crc()
-    bench_follow()
-    bench_orders()
-    bench_dms(row)  # bench/dms.py: DMs waiting, sent, and the fan-out
-    # bench/peer_idempotency.py: the follow beside Powertools' idempotency; the fixed moto last
-    # (localcloud.moto_fixes patches moto for the rest of the process).
+def bench_peer_rounds() -> None:
+    """bench/peer_idempotency.py: the follow beside Powertools' idempotency, on moto as shipped,
+    then with localcloud's fixes (which patch moto for the rest of the process: so, last)."""
     bench_peer(row, fixed_moto=False, n=50)
     bench_peer(row, fixed_moto=True)
+
+
+# In the order they run; `python -m bench cold peer` runs only those groups.
+GROUPS: dict[str, Callable[[], None]] = {
+    "load": bench_load,
+    "cold": bench_cold,
+    "crc": bench_crc,
+    "follow": bench_follow,
+    "orders": bench_orders,
+    "dms": lambda: bench_dms(row),  # bench/dms.py: DMs waiting, sent, and the fan-out
+    "peer": bench_peer_rounds,
+}
+
+
+def main(argv: list[str]) -> int:
+    unknown = [name for name in argv if name not in GROUPS]
+    if unknown:
+        print(f"unknown bench group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}", file=sys.stderr)
+        return 2
+    for name, bench in GROUPS.items():
+        if not argv or name in argv:
+            bench()
     widths = [max(len(r[i]) for r in [*ROWS, ("figure", "value", "floor / peer", "ratio")]) for i in range(4)]
     header = ("figure", "value", "floor / peer", "ratio")
     for line in [header, tuple("-" * w for w in widths), *ROWS]:
@@ -332,4 +348,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
