@@ -79,6 +79,12 @@ class LazyLogger:
     def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
         self.powertools.exception(msg, *args, stacklevel=3, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:
+        # Anything else Powertools' Logger offers (append_keys, critical...) builds it and is its own.
+        if name.startswith("_"):  # never for this object's own state (copy, pickle, half-built)
+            raise AttributeError(name)
+        return getattr(self.powertools, name)
+
 
 logger = LazyLogger(SERVICE)
 

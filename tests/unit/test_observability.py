@@ -30,3 +30,11 @@ def test_a_built_logger_follows_later_changes(capsys: pytest.CaptureFixture[str]
     logger.debug("after")
     last = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert (last["message"], last["correlation_id"], last["level"]) == ("after", "req-2", "DEBUG")
+
+
+def test_the_rest_of_powertools_logger_is_there_when_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    logger = LazyLogger("outlet-lazy-test-3")
+    logger.append_keys(deal_id="d-1")
+    logger.critical("held")
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (line["message"], line["level"], line["deal_id"]) == ("held", "CRITICAL", "d-1")
