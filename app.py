@@ -6,8 +6,9 @@ a quiet spell pays for it. X's CRC check (an HMAC) runs on what is imported here
 So, for every route, schedule and queue consumer:
 - import the chalicelib modules it calls INSIDE its function body, never at the top of this file;
 - at the top, import only chalice.app and the light wiring (``chalicelib.deps``, ``chalicelib.http``,
-  ``chalicelib.observability``, ``chalicelib.x.webhooks``), which load no boto3, botocore, pydantic,
-  Powertools, VADER or the classifier, tweepy, requests or jinja2;
+  ``chalicelib.errors``, ``chalicelib.observability``, ``chalicelib.x.webhooks``), which load no
+  boto3, botocore, pydantic, Powertools, VADER or the classifier, tweepy, requests or jinja2;
+- a blueprint registered here (``chalicelib/console/routes.py``) follows the same rule in its module;
 - names needed only in annotations go under ``if TYPE_CHECKING:``.
 tests/integration/test_cold_start.py fails when importing this module, or answering a CRC, loads one
 of those.
