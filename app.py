@@ -1,45 +1,37 @@
 """outlet's wiring: routes, schedules and queue consumers. Each parses, calls one function in
-chalicelib/, and maps the result; no business rule lives here."""
+chalicelib/, and maps the result; no business rule lives here.
+
+Cold start (issue 17): importing this module must stay light, because every first request after
+a quiet spell pays for it. X's CRC check (an HMAC) runs on what is imported here and nothing else.
+So, for every route, schedule and queue consumer:
+- import the chalicelib modules it calls INSIDE its function body, never at the top of this file;
+- at the top, import only chalice.app and the light wiring (``chalicelib.deps``, ``chalicelib.http``,
+  ``chalicelib.errors``, ``chalicelib.observability``, ``chalicelib.x.webhooks``), which load no
+  boto3, botocore, pydantic, Powertools, VADER or the classifier, tweepy, requests or jinja2;
+- a blueprint registered here (``chalicelib/console/routes.py``) follows the same rule in its module;
+- names needed only in annotations go under ``if TYPE_CHECKING:``.
+tests/integration/test_cold_start.py fails when importing this module, or answering a CRC, loads one
+of those.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from chalice.app import Chalice, CloudWatchEvent, Rate, Response, SQSEvent
+from chalice.app import Chalice, Rate, Response
 
 from chalicelib import deps, http
-from chalicelib.alerts import list_alerts, publish_pending_alerts
-from chalicelib.answers import ReplyRequest, answer_feedback, check_answers, dismiss, new_key
-from chalicelib.channel import channel_state, resume_publishing
-from chalicelib.community import STATUSES, community_summary, list_followers
 from chalicelib.console.routes import console
-from chalicelib.deals import STATUSES as DEAL_STATUSES
-from chalicelib.deals import DealFields, cancel_deal, create_deal, get_deal, list_deals, public_deal, update_deal
-from chalicelib.delivery import QueueRecord, deliver_batch
-from chalicelib.direct_messages import drain_dms
-from chalicelib.dm_queue import LISTED as DM_STATUSES
-from chalicelib.dm_queue import list_dms
 from chalicelib.errors import BadRequest, Unprocessable
-from chalicelib.feedback import FeedbackFilter, deal_rollup, list_feedback
-from chalicelib.followups import sweep_ended_deals
-from chalicelib.inbox import receive_x_delivery
-from chalicelib.links import follow_link
 from chalicelib.observability import event_middleware
-from chalicelib.operators import OperatorFields, create_operator
-from chalicelib.publishing import list_outbox
-from chalicelib.releases import release_due_deals
-from chalicelib.reports import ReportQuery, channel_summary
-from chalicelib.response_times import alert_long_waits
-from chalicelib.sales import receive_order_delivery
-from chalicelib.saved_replies import SavedReplyFields, add_saved_reply, list_saved_replies, remove_saved_reply
-from chalicelib.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
-from chalicelib.store import InvalidCursor, utcnow
-from chalicelib.welcome import welcome_new_followers
 from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
 
+if TYPE_CHECKING:
+    from chalice.app import CloudWatchEvent, SQSEvent
+
 app = Chalice(app_name="outlet")
-app.register_middleware(event_middleware(lambda: deps.settings().log_level), "all")
+app.register_middleware(event_middleware(lambda: deps.runtime().log_level), "all")
 app.register_middleware(http.make_middleware(deps.admin_token), "http")
 
 
@@ -56,6 +48,9 @@ def x_crc() -> dict[str, str]:
 
 @app.route("/webhooks/x", methods=["POST"])
 def x_webhook() -> dict[str, Any]:
+    from chalicelib.inbox import receive_x_delivery
+    from chalicelib.store import utcnow
+
     request = http.current_request(app)
     return receive_x_delivery(
         deps.store(),
@@ -73,6 +68,10 @@ def x_webhook() -> dict[str, Any]:
 
 @app.route("/webhooks/shopify/orders", methods=["POST"])
 def shopify_orders() -> dict[str, Any]:
+    from chalicelib.sales import receive_order_delivery
+    from chalicelib.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER
+    from chalicelib.store import utcnow
+
     request = http.current_request(app)
     outcome = receive_order_delivery(
         deps.store(),
@@ -89,12 +88,17 @@ def shopify_orders() -> dict[str, Any]:
 
 @app.route("/r/{code}")
 def tracked_link(code: str) -> Response:
+    from chalicelib.links import follow_link
+
     location = follow_link(deps.store(), unquote(code), http.current_request(app).headers.get("user-agent"))
     return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
 @app.route("/reports/summary")
 def reports_summary() -> dict[str, Any]:
+    from chalicelib.reports import ReportQuery, channel_summary
+    from chalicelib.store import InvalidCursor, utcnow
+
     query = http.parse(ReportQuery, http.query_params(http.current_request(app)))
     try:
         return channel_summary(deps.store(), utcnow(), query, answer_alert_after=deps.answer_alert_after())
@@ -114,12 +118,18 @@ def dashboard() -> Response:
 
 @app.route("/operators", methods=["POST"])
 def operators_create() -> Response:
+    from chalicelib.operators import OperatorFields, create_operator
+    from chalicelib.store import utcnow
+
     fields = http.parse(OperatorFields, http.json_body(http.current_request(app)))
     return http.json_response(create_operator(deps.store(), fields, utcnow()), status=201)
 
 
 @app.route("/deals", methods=["POST"])
 def deals_create() -> Response:
+    from chalicelib.deals import DealFields, create_deal
+    from chalicelib.store import utcnow
+
     fields = http.parse(DealFields, http.json_body(http.current_request(app)))
     deal = create_deal(deps.store(), fields, utcnow(), link_base=deps.settings().short_link_base_url)
     return http.json_response(deal, status=201)
@@ -127,6 +137,9 @@ def deals_create() -> Response:
 
 @app.route("/deals", methods=["GET"])
 def deals_list() -> dict[str, Any]:
+    from chalicelib.deals import STATUSES as DEAL_STATUSES
+    from chalicelib.deals import list_deals
+
     request = http.current_request(app)
     status = http.query_params(request).get("status") or None
     if status is not None and status not in DEAL_STATUSES:
@@ -137,12 +150,17 @@ def deals_list() -> dict[str, Any]:
 
 @app.route("/deals/{deal_id}", methods=["GET"])
 def deals_get(deal_id: str) -> dict[str, Any]:
+    from chalicelib.deals import get_deal, public_deal
+    from chalicelib.feedback import deal_rollup
+
     store = deps.store()
     return {**public_deal(get_deal(store, deal_id)), "feedback": deal_rollup(store, deal_id)}
 
 
 @app.route("/feedback")
 def feedback() -> dict[str, Any]:
+    from chalicelib.feedback import FeedbackFilter, list_feedback
+
     request = http.current_request(app)
     wanted = http.parse(FeedbackFilter, http.query_params(request))
     store = deps.store()
@@ -153,6 +171,9 @@ def feedback() -> dict[str, Any]:
 
 @app.route("/feedback/{feedback_id}/reply", methods=["POST"])
 def feedback_reply(feedback_id: str) -> Response:
+    from chalicelib.answers import ReplyRequest, answer_feedback, new_key
+    from chalicelib.store import utcnow
+
     request = http.current_request(app)
     wanted = http.parse(ReplyRequest, http.json_body(request))
     key = new_key(request.headers.get("idempotency-key"))
@@ -172,12 +193,17 @@ def feedback_reply(feedback_id: str) -> Response:
 
 @app.route("/feedback/{feedback_id}/dismiss", methods=["POST"])
 def feedback_dismiss(feedback_id: str) -> dict[str, Any]:
+    from chalicelib.answers import dismiss
+    from chalicelib.store import utcnow
+
     item = dismiss(deps.store(), unquote(feedback_id), by="admin", now=utcnow())
     return {"id": item["id"], "state": item["state"]}
 
 
 @app.route("/saved-replies", methods=["GET"])
 def saved_replies_list() -> dict[str, Any]:
+    from chalicelib.saved_replies import list_saved_replies
+
     store = deps.store()
     return http.listing(
         http.current_request(app), lambda limit, cursor: list_saved_replies(store, limit=limit, cursor=cursor)
@@ -186,18 +212,26 @@ def saved_replies_list() -> dict[str, Any]:
 
 @app.route("/saved-replies", methods=["POST"])
 def saved_replies_add() -> Response:
+    from chalicelib.saved_replies import SavedReplyFields, add_saved_reply
+    from chalicelib.store import utcnow
+
     fields = http.parse(SavedReplyFields, http.json_body(http.current_request(app)))
     return http.json_response(add_saved_reply(deps.store(), fields, utcnow()), status=201)
 
 
 @app.route("/saved-replies/{reply_id}", methods=["DELETE"])
 def saved_replies_remove(reply_id: str) -> Response:
+    from chalicelib.saved_replies import remove_saved_reply
+
     remove_saved_reply(deps.store(), unquote(reply_id))
     return Response(body="", status_code=204)
 
 
 @app.route("/deals/{deal_id}", methods=["PATCH"])
 def deals_update(deal_id: str) -> dict[str, Any]:
+    from chalicelib.deals import update_deal
+    from chalicelib.store import utcnow
+
     changes = http.json_body(http.current_request(app))
     if not isinstance(changes, dict):
         raise BadRequest("the body is a JSON object of the fields to change")
@@ -206,6 +240,9 @@ def deals_update(deal_id: str) -> dict[str, Any]:
 
 @app.route("/deals/{deal_id}/cancel", methods=["POST"])
 def deals_cancel(deal_id: str) -> dict[str, Any]:
+    from chalicelib.deals import cancel_deal
+    from chalicelib.store import utcnow
+
     return cancel_deal(deps.store(), deal_id, utcnow())
 
 
@@ -221,6 +258,7 @@ def listening_rules_list() -> dict[str, Any]:
 @app.route("/listening/rules", methods=["POST"])
 def listening_rules_add() -> Response:
     from chalicelib.listening.rules import RuleFields, add_rule
+    from chalicelib.store import utcnow
 
     fields = http.parse(RuleFields, http.json_body(http.current_request(app)))
     return http.json_response(add_rule(deps.store(), fields, utcnow(), deps.rule_sync()), status=201)
@@ -236,6 +274,7 @@ def listening_rules_get(rule_id: str) -> dict[str, Any]:
 @app.route("/listening/rules/{rule_id}", methods=["PATCH"])
 def listening_rules_update(rule_id: str) -> dict[str, Any]:
     from chalicelib.listening.rules import RuleChanges, update_rule
+    from chalicelib.store import utcnow
 
     changes = http.parse(RuleChanges, http.json_body(http.current_request(app)))
     return update_rule(deps.store(), unquote(rule_id), changes, utcnow(), deps.rule_sync())
@@ -263,6 +302,7 @@ def listening_posts() -> dict[str, Any]:
 def listening_share_of_voice() -> dict[str, Any]:
     from chalicelib.listening.api import days_param
     from chalicelib.listening.reports import share_of_voice
+    from chalicelib.store import utcnow
 
     days = days_param(http.query_params(http.current_request(app)), default=7)
     return share_of_voice(deps.store(), utcnow().date(), days)
@@ -271,6 +311,7 @@ def listening_share_of_voice() -> dict[str, Any]:
 @app.route("/listening/trends")
 def listening_trends() -> dict[str, Any]:
     from chalicelib.listening.reports import rising_terms
+    from chalicelib.store import utcnow
 
     return rising_terms(deps.store(), utcnow())
 
@@ -280,6 +321,7 @@ def listening_top(rule_id: str) -> dict[str, Any]:
     from chalicelib.listening.api import days_param
     from chalicelib.listening.reports import most_engaged
     from chalicelib.listening.rules import get_rule
+    from chalicelib.store import utcnow
 
     store = deps.store()
     rule = get_rule(store, unquote(rule_id))
@@ -291,6 +333,7 @@ def listening_top(rule_id: str) -> dict[str, Any]:
 def listen(event: CloudWatchEvent) -> dict[str, Any]:
     """Each listening rule's recent search, from its last seen post, within the budgets."""
     from chalicelib.listening.search import run_searches
+    from chalicelib.store import utcnow
 
     report = run_searches(
         deps.store(),
@@ -305,11 +348,16 @@ def listen(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.route("/community")
 def community() -> dict[str, Any]:
+    from chalicelib.community import community_summary
+    from chalicelib.store import utcnow
+
     return community_summary(deps.store(), utcnow())
 
 
 @app.route("/community/followers")
 def followers() -> dict[str, Any]:
+    from chalicelib.community import STATUSES, list_followers
+
     request = http.current_request(app)
     status = http.query_params(request).get("status", "following")
     if status not in STATUSES:
@@ -320,28 +368,40 @@ def followers() -> dict[str, Any]:
 
 @app.route("/alerts")
 def alerts() -> dict[str, Any]:
+    from chalicelib.alerts import list_alerts
+
     store = deps.store()
     return http.listing(http.current_request(app), lambda limit, cursor: list_alerts(store, limit=limit, cursor=cursor))
 
 
 @app.route("/channel")
 def channel() -> dict[str, Any]:
+    from chalicelib.channel import channel_state
+
     return channel_state(deps.store())
 
 
 @app.route("/channel/resume", methods=["POST"])
 def channel_resume() -> dict[str, Any]:
+    from chalicelib.channel import resume_publishing
+    from chalicelib.store import utcnow
+
     return resume_publishing(deps.store(), utcnow())
 
 
 @app.route("/outbox")
 def outbox() -> dict[str, Any]:
+    from chalicelib.publishing import list_outbox
+
     store = deps.store()
     return http.listing(http.current_request(app), lambda limit, cursor: list_outbox(store, limit=limit, cursor=cursor))
 
 
 @app.route("/dms")
 def dms() -> dict[str, Any]:
+    from chalicelib.dm_queue import LISTED as DM_STATUSES
+    from chalicelib.dm_queue import list_dms
+
     request = http.current_request(app)
     status = http.query_params(request).get("status", "unknown")
     if status not in DM_STATUSES:
@@ -366,6 +426,7 @@ def people_search() -> dict[str, Any]:
 @app.route("/people/{user_id}")
 def person(user_id: str) -> dict[str, Any]:
     from chalicelib.people import person_page
+    from chalicelib.store import InvalidCursor
 
     params = http.query_params(http.current_request(app))
     try:
@@ -383,6 +444,7 @@ def person(user_id: str) -> dict[str, Any]:
 def person_erase(user_id: str) -> dict[str, Any]:
     # X's user deletions reach no webhook (README, People): an operator erases on X's word.
     from chalicelib.people import erase_person
+    from chalicelib.store import utcnow
 
     return erase_person(deps.store(), unquote(user_id), now=utcnow()).body()
 
@@ -390,6 +452,12 @@ def person_erase(user_id: str) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
     """The alerts' outbox to the topic, answers to look up or waiting too long, then the waiting DMs."""
+    from chalicelib.alerts import publish_pending_alerts
+    from chalicelib.answers import check_answers
+    from chalicelib.direct_messages import drain_dms
+    from chalicelib.response_times import alert_long_waits
+    from chalicelib.store import utcnow
+
     publish_pending_alerts(deps.store(), deps.notify_alert)
     check_answers(deps.store(), deps.publisher(), deps.answer_policy(), utcnow())
     alert_long_waits(deps.store(), utcnow(), deps.answer_alert_after(), deps.notify_alert)
@@ -399,6 +467,9 @@ def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.releases import release_due_deals
+    from chalicelib.store import utcnow
+
     report = release_due_deals(
         deps.store(),
         deps.publisher(),
@@ -412,7 +483,9 @@ def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def close_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.followups import sweep_ended_deals
     from chalicelib.people import index_earlier_feedback
+    from chalicelib.store import utcnow
 
     report = sweep_ended_deals(deps.store(), deps.publisher(), deps.fee_schedule(), utcnow())
     people = index_earlier_feedback(deps.store(), utcnow())  # once per table, then one read a run
@@ -421,6 +494,9 @@ def close_deals(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def welcome(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.store import utcnow
+    from chalicelib.welcome import welcome_new_followers
+
     result = welcome_new_followers(
         deps.store(), deps.publisher(), deps.welcome_policy(), utcnow(), enqueue_dms=deps.enqueue_deliveries
     )
@@ -431,5 +507,7 @@ def welcome(event: CloudWatchEvent) -> dict[str, Any]:
 # overrides this placeholder when `make package` merges the template.
 @app.on_sqs_message(queue_arn="arn:aws:sqs:us-east-1:000000000000:outlet-delivery", batch_size=10)
 def deliver_messages(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    from chalicelib.delivery import QueueRecord, deliver_batch
+
     records = [QueueRecord(message_id=r.to_dict()["messageId"], body=r.body) for r in event]
     return deliver_batch(records, deps.delivery_handlers())

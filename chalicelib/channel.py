@@ -5,13 +5,13 @@ duplicate of an old revocation cannot hold the channel again after an admin resu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from boto3.dynamodb.conditions import Attr
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.alerts import Notify, raise_alert
 from chalicelib.store import ConditionFailed, Keys, Store, iso
-from chalicelib.x.events import Revocation
+
+if TYPE_CHECKING:
+    from chalicelib.x.events import Revocation
 
 ACTIVE, HELD = "active", "held"
 
@@ -33,6 +33,8 @@ def may_publish(store: Store) -> bool:
 
 def record_revocation(store: Store, revocation: Revocation, notify: Notify | None = None) -> bool:
     """Hold publishing and raise one alert. False when an admin already resumed after it."""
+    from boto3.dynamodb.conditions import Attr
+
     at = iso(revocation.occurred_at)
     try:
         store.update(

@@ -1,4 +1,8 @@
-"""Configuration: one settings model read from the environment at call time, and the secrets.
+"""Configuration read from the environment at call time, and the secrets.
+
+Light on purpose (no pydantic here): X's CRC check and the health probe read only the stage, the
+secret's ARN and the log level (``load_runtime``). Everything else is the pydantic settings model
+in ``chalicelib.settings``, which ``load_settings`` imports on first use.
 
 Secrets come from AWS Secrets Manager in the cloud (the secret's ARN in ``SECRET_ARN``) and from
 plain environment variables only in the ``local`` stage.
@@ -11,95 +15,105 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal
-from typing import Any, Literal
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 Stage = Literal["local", "dev", "prod"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
+DEFAULT_STAGE: Stage = "local"
 
 
 class ConfigurationError(RuntimeError):
     """The deployment is misconfigured: an operator must fix it; no caller input can cause it."""
 
 
-class Settings(BaseModel):
-    """Everything outlet reads from its environment. Built per call: cheap, and always current."""
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Every setting, validated (pydantic, imported here on first use). Built per call: cheap, and
+    always current."""
+    from chalicelib.settings import read_settings
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    return read_settings(os.environ if environ is None else environ)
 
-    stage: Stage = "local"
-    table_name: str = "outlet-local"
-    delivery_queue_url: str | None = None
-    secret_arn: str | None = None
-    x_account_id: str = ""
-    publisher: Literal["outbox", "x"] = "outbox"
-    log_level: str = "INFO"
-    min_release_gap_minutes: float = Field(default=60, ge=0)  # fractions allowed: local demos use seconds
-    release_lease_seconds: int = Field(default=120, ge=31)  # longer than the function timeout (30 s)
-    release_max_attempts: int = Field(default=3, ge=1, le=10)
-    x_fee_post_usd: Decimal = Decimal("0.015")
-    x_fee_post_with_url_usd: Decimal = Decimal("0.20")
-    x_fee_dm_usd: Decimal = Decimal("0.015")
-    x_monthly_budget_usd: Decimal | None = None
-    alerts_topic_arn: str | None = None
-    spike_window_minutes: int = Field(default=60, ge=5)
-    spike_negative_share: Decimal = Field(default=Decimal("0.40"), gt=0, le=1)
-    spike_min_items: int = Field(default=10, ge=1)
-    dm_budget_per_15_minutes: int = Field(default=15, ge=1)
-    dm_budget_per_day: int = Field(default=1440, ge=1)
-    welcome_interval_hours: int = Field(default=168, ge=1)
-    welcome_settle_minutes: int = Field(default=10, ge=0)
-    welcome_dm_enabled: bool = False
-    welcome_dm_text: str = Field(default="Thanks for following! Reply DEALS to get our deals by DM.", min_length=1)
-    welcome_dm_budget: int = Field(default=100, ge=0)
-    # When set (the API's public base URL), deal posts carry <base>/r/<code>, which counts clicks.
-    short_link_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
-    answer_alert_minutes: int = Field(default=120, ge=1)  # an item waiting longer raises one alert
-    count_test_orders: bool | None = None  # Shopify test orders; counted by default only locally
-    # Listening's recent search (chalicelib.listening.search): requests per run, posts read a month.
-    listening_requests_per_run: int = Field(default=10, ge=1, le=100)
-    listening_monthly_reads: int = Field(default=10_000, ge=0)
-    x_fee_read_usd: Decimal = Decimal("0.005")
+
+class Where(Protocol):
+    """Where the secrets live: what ``SecretsProvider`` needs of the settings."""
 
     @property
-    def counts_test_orders(self) -> bool:
-        return self.stage == "local" if self.count_test_orders is None else self.count_test_orders
+    def stage(self) -> Stage: ...
+    @property
+    def secret_arn(self) -> str | None: ...
 
 
-_ENV_NAMES = {name: name.upper() for name in Settings.model_fields}
+@dataclass(frozen=True)
+class Runtime:
+    """The settings a light route needs, read without the settings model (and without pydantic)."""
+
+    stage: Stage
+    secret_arn: str | None
+    log_level: str
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def load_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
     env = os.environ if environ is None else environ
-    values = {field: env[var] for field, var in _ENV_NAMES.items() if env.get(var, "") != ""}
-    try:
-        return Settings.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid environment: {exc}") from exc
+    stage = env.get("STAGE") or DEFAULT_STAGE
+    if stage not in STAGES:
+        raise ConfigurationError(f"invalid environment: stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    return Runtime(stage=stage, secret_arn=env.get("SECRET_ARN") or None, log_level=env.get("LOG_LEVEL") or "INFO")
 
 
-class Secrets(BaseModel):
-    """The credentials outlet holds. ``SecretStr`` keeps them out of reprs and logs."""
+class Secret:
+    """A credential that never shows in a repr, a str or a log line (like pydantic's SecretStr)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    __slots__ = ("_value",)
 
-    admin_token: SecretStr
-    x_consumer_key: SecretStr = SecretStr("")
-    x_consumer_secret: SecretStr = SecretStr("")
-    x_access_token: SecretStr = SecretStr("")
-    x_access_token_secret: SecretStr = SecretStr("")
-    shopify_webhook_secret: SecretStr = SecretStr("")
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+_EMPTY = Secret("")
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The credentials outlet holds, each a ``Secret``."""
+
+    admin_token: Secret
+    x_consumer_key: Secret = _EMPTY
+    x_consumer_secret: Secret = _EMPTY
+    x_access_token: Secret = _EMPTY
+    x_access_token_secret: Secret = _EMPTY
+    shopify_webhook_secret: Secret = _EMPTY
     # Signs the console's cookies. Optional: without it a key is derived from admin_token.
-    session_signing_key: SecretStr = SecretStr("")
+    session_signing_key: Secret = _EMPTY
+
+
+SECRET_NAMES = tuple(f.name for f in fields(Secrets))
 
 
 def secrets_from_environ(environ: Mapping[str, str]) -> Secrets:
     """The local stage's secrets: the same names as the cloud secret's keys, upper-cased."""
-    values = {name: environ[name.upper()] for name in Secrets.model_fields if environ.get(name.upper())}
+    values = {name: Secret(environ[name.upper()]) for name in SECRET_NAMES if environ.get(name.upper())}
     if "admin_token" not in values:
         raise ConfigurationError("ADMIN_TOKEN is not set")
-    return Secrets.model_validate(values)
+    return Secrets(**values)
 
 
 class SecretsProvider:
@@ -121,26 +135,32 @@ class SecretsProvider:
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, Secrets]] = {}
 
-    def get(self, settings: Settings, environ: Mapping[str, str] | None = None) -> Secrets:
-        if settings.stage == "local":
+    def get(self, where: Where, environ: Mapping[str, str] | None = None) -> Secrets:
+        if where.stage == "local":
             return secrets_from_environ(os.environ if environ is None else environ)
-        if not settings.secret_arn:
+        if not where.secret_arn:
             raise ConfigurationError("SECRET_ARN is not set")
-        arn = settings.secret_arn
+        arn = where.secret_arn
         with self._lock:
             hit = self._cached.get(arn)
             if hit is not None and self._clock() - hit[0] < self._max_age:
                 return hit[1]
-        secrets = _parse_secret(self._fetch(arn))
+        secrets = parse_secret(self._fetch(arn))
         with self._lock:
             self._cached[arn] = (self._clock(), secrets)
         return secrets
 
 
-def _parse_secret(secret_string: str) -> Secrets:
+def parse_secret(secret_string: str) -> Secrets:
+    """The cloud secret: a JSON object with a string ``admin_token`` and, optionally, the other
+    names as strings; other keys are ignored. The error never carries the secret's content."""
     try:
         data: Any = json.loads(secret_string)
-        return Secrets.model_validate(data)
-    except (ValueError, ValidationError):
-        # `from None`: pydantic's error would carry the secret's content into the traceback.
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("admin_token"), str):
         raise ConfigurationError("the secret is not a JSON object with an admin_token") from None
+    wrong = [name for name in SECRET_NAMES if name in data and not isinstance(data[name], str)]
+    if wrong:
+        raise ConfigurationError(f"the secret's {', '.join(wrong)} must be strings") from None
+    return Secrets(**{name: Secret(data[name]) for name in SECRET_NAMES if name in data})

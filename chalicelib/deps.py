@@ -2,6 +2,9 @@
 
 Configuration is read on every call (cheap), so a changed environment is always seen; the
 expensive things (boto3 clients, the store, the secret) are cached against what they depend on.
+
+Light on purpose: importing this module loads no chalicelib capability, no pydantic and no boto3
+(X's CRC check imports it). Each function imports what it builds; the types are for mypy only.
 """
 
 from __future__ import annotations
@@ -13,21 +16,23 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import aws
-from chalicelib.answers import AnswerPolicy
-from chalicelib.config import ConfigurationError, Secrets, SecretsProvider, Settings, load_settings
-from chalicelib.deal_alerts import fan_out_handler, legacy_alert_handler
-from chalicelib.delivery import DeliveryMessage, Handler, enqueue
-from chalicelib.direct_messages import DmBudget, DmPolicy, intake_handler
-from chalicelib.feedback import SpikePolicy
-from chalicelib.fees import FeeSchedule
-from chalicelib.publishing import LazyPublisher, OutboxPublisher, Publisher
-from chalicelib.releases import ReleasePolicy
-from chalicelib.sentiment import Classifier, default_classifier
-from chalicelib.store import Store, utcnow
-from chalicelib.welcome import WelcomePolicy
+from chalicelib.config import ConfigurationError, Runtime, Secrets, SecretsProvider, load_runtime, load_settings
+
+if TYPE_CHECKING:
+    from chalicelib.answers import AnswerPolicy
+    from chalicelib.delivery import DeliveryMessage, Handler
+    from chalicelib.direct_messages import DmBudget, DmPolicy
+    from chalicelib.feedback import SpikePolicy
+    from chalicelib.fees import FeeSchedule
+    from chalicelib.publishing import Publisher
+    from chalicelib.releases import ReleasePolicy
+    from chalicelib.sentiment import Classifier, Sentiment
+    from chalicelib.settings import Settings
+    from chalicelib.store import Store
+    from chalicelib.welcome import WelcomePolicy
 
 
 def _fetch_secret(arn: str) -> str:
@@ -41,8 +46,13 @@ def settings() -> Settings:
     return load_settings()
 
 
+def runtime() -> Runtime:
+    """The stage, the secret's ARN and the log level, without the settings model (no pydantic)."""
+    return load_runtime()
+
+
 def secrets() -> Secrets:
-    return _secrets.get(settings())
+    return _secrets.get(runtime())
 
 
 def admin_token() -> str:
@@ -66,10 +76,14 @@ def store() -> Store:
 
 @functools.cache
 def _store(table_name: str) -> Store:
+    from chalicelib.store import Store
+
     return Store(table_name, aws.dynamodb())
 
 
 def publisher() -> Publisher:
+    from chalicelib.publishing import LazyPublisher, OutboxPublisher
+
     if settings().publisher == "outbox":
         return OutboxPublisher(store())
     return LazyPublisher(_x_publisher)
@@ -94,6 +108,8 @@ def _x_client(consumer_key: str, consumer_secret: str, access_token: str, access
 
 
 def dm_budget() -> DmBudget:
+    from chalicelib.direct_messages import DmBudget
+
     current = settings()
     return DmBudget(per_15_minutes=current.dm_budget_per_15_minutes, per_day=current.dm_budget_per_day)
 
@@ -108,11 +124,17 @@ def time_left(context: Any) -> Callable[[], float]:
 
 
 def dm_policy() -> DmPolicy:
+    from chalicelib.direct_messages import DmPolicy
+
     return DmPolicy(budget=dm_budget(), fees=fee_schedule())
 
 
 def delivery_handlers() -> dict[str, Handler]:
     """The queue's handlers: DMs join the table's queues (chalicelib.dm_queue), the drain sends them."""
+    from chalicelib.deal_alerts import fan_out_handler, legacy_alert_handler
+    from chalicelib.direct_messages import intake_handler
+    from chalicelib.store import utcnow
+
     table = store()
     return {
         "dm": intake_handler(table, utcnow),
@@ -122,6 +144,8 @@ def delivery_handlers() -> dict[str, Handler]:
 
 
 def enqueue_deliveries(messages: Sequence[DeliveryMessage]) -> None:
+    from chalicelib.delivery import enqueue
+
     queue_url = settings().delivery_queue_url
     if not queue_url:
         raise ConfigurationError("DELIVERY_QUEUE_URL is not set")
@@ -129,6 +153,8 @@ def enqueue_deliveries(messages: Sequence[DeliveryMessage]) -> None:
 
 
 def fee_schedule() -> FeeSchedule:
+    from chalicelib.fees import FeeSchedule
+
     current = settings()
     return FeeSchedule(
         post=current.x_fee_post_usd,
@@ -139,6 +165,8 @@ def fee_schedule() -> FeeSchedule:
 
 
 def release_policy() -> ReleasePolicy:
+    from chalicelib.releases import ReleasePolicy
+
     current = settings()
     return ReleasePolicy(
         min_gap=timedelta(minutes=current.min_release_gap_minutes),
@@ -149,10 +177,14 @@ def release_policy() -> ReleasePolicy:
 
 
 def queue_deal_alerts(deal_id: str) -> None:
+    from chalicelib.delivery import DeliveryMessage
+
     enqueue_deliveries([DeliveryMessage(kind="deal_alerts", id=f"fanout-{deal_id}", payload={"deal_id": deal_id})])
 
 
 def spike_policy() -> SpikePolicy:
+    from chalicelib.feedback import SpikePolicy
+
     current = settings()
     return SpikePolicy(
         window=timedelta(minutes=current.spike_window_minutes),
@@ -175,10 +207,21 @@ def notify_alert(alert: dict[str, Any]) -> None:
 
 
 def classifier() -> Classifier:
-    return default_classifier()
+    """The service's classifier (``chalicelib.sentiment.default_classifier``), loaded on the first
+    text it scores: a delivery with nothing to score (a follow) never loads a model."""
+    return _LazyClassifier()
+
+
+class _LazyClassifier:
+    def score(self, text: str) -> Sentiment:
+        from chalicelib.sentiment import default_classifier
+
+        return default_classifier().score(text)
 
 
 def welcome_policy() -> WelcomePolicy:
+    from chalicelib.welcome import WelcomePolicy
+
     current = settings()
     return WelcomePolicy(
         interval=timedelta(hours=current.welcome_interval_hours),
@@ -190,6 +233,8 @@ def welcome_policy() -> WelcomePolicy:
 
 
 def answer_policy() -> AnswerPolicy:
+    from chalicelib.answers import AnswerPolicy
+
     return AnswerPolicy(fees=fee_schedule(), dm_budget=dm_budget())
 
 

@@ -2,6 +2,9 @@
 
 Every route is an admin route unless it is named in ``PUBLIC_ROUTES``: a new route is closed
 until someone decides otherwise.
+
+Light on purpose: every request passes through here, X's CRC check included, so pydantic and the
+store (boto3) are imported only by the helpers that need them, when they are called.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from chalice.app import Chalice, Request, Response
-from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import ApiError, BadRequest, Unauthorized, Unprocessable, error_body
 from chalicelib.observability import bind_correlation_id, logger
-from chalicelib.store import InvalidCursor
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 # Webhooks are verified by signature, the redirects are public by nature, health is for probes.
 PUBLIC_ROUTES = frozenset({"/health", "/webhooks/x", "/webhooks/shopify/orders", "/r/{code}", "/dashboard"})
@@ -43,7 +47,7 @@ _CHALICE_STATUS_CODES = {
     500: "internal_error",
 }
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -122,6 +126,8 @@ def json_body(request: Request) -> Any:
 
 def parse(model: type[M], data: Any) -> M:
     """Validate caller data into ``model``; a 422 names each bad field."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -149,6 +155,8 @@ class _Page(Protocol):
 
 def listing(request: Request, fetch: Callable[[int, str | None], _Page]) -> dict[str, Any]:
     """One page of a list, as CONTRACT shapes it: ``{"items": [...], "next": cursor-or-null}``."""
+    from chalicelib.store import InvalidCursor
+
     limit, cursor = page_params(request)
     try:
         page = fetch(limit, cursor)

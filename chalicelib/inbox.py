@@ -2,6 +2,7 @@
 
 A bad signature is refused before anything is parsed or written; a body we cannot read is a 400
 and changes nothing; events for another account, and events we do not use, are acknowledged.
+Each kind of event imports its module when it comes: a follow loads no feedback or DM code.
 """
 
 from __future__ import annotations
@@ -9,20 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.answers import reopen_conversation
-from chalicelib.channel import record_revocation
-from chalicelib.community import record_follow_change
 from chalicelib.errors import BadRequest, Conflict, Unauthorized
-from chalicelib.feedback import SpikePolicy, erase_post, record_feedback
-from chalicelib.listening.posts import erase_post as erase_listened
-from chalicelib.listening.posts import withdraw_post
-from chalicelib.listening.rules import all_rules
 from chalicelib.observability import logger
-from chalicelib.sentiment import Classifier
-from chalicelib.store import Item, Store, TransactionConflict
-from chalicelib.subscribers import Enqueue, handle_direct_message
+from chalicelib.store import TransactionConflict
 from chalicelib.x.events import (
     DirectMessage,
     FollowChange,
@@ -33,6 +25,12 @@ from chalicelib.x.events import (
     parse_delivery,
 )
 from chalicelib.x.webhooks import signature_is_valid
+
+if TYPE_CHECKING:
+    from chalicelib.feedback import SpikePolicy
+    from chalicelib.sentiment import Classifier
+    from chalicelib.store import Item, Store
+    from chalicelib.subscribers import Enqueue
 
 
 def receive_x_delivery(
@@ -91,25 +89,37 @@ def _apply(
     rules: list[Item] | None = None  # listening rules: read once, and only if there is text to match
     for event in events:
         if isinstance(event, FollowChange):
+            from chalicelib.community import record_follow_change
+
             outcome = record_follow_change(store, event)
             applied = outcome.applied
             logger.info("follow change", extra={"kind": event.kind, "applied": applied, "requests": outcome.requests})
-        elif isinstance(event, DirectMessage) and (command := handle_direct_message(store, event, enqueue)):
+        elif isinstance(event, DirectMessage) and (command := _dm_command(store, event, enqueue)):
             applied = True
             logger.info("subscription command", extra={"command": command})
         elif isinstance(event, (DirectMessage, Interaction)):
+            from chalicelib.feedback import record_feedback
+            from chalicelib.listening.rules import all_rules
+
             rules = all_rules(store) if rules is None else rules
             applied = record_feedback(store, event, classifier, rules, spikes, notify)
             if applied:
                 reopen_conversation_of(store, event)
             if isinstance(event, Interaction) and event.kind in ("quote", "mention") and event.post_id:
+                from chalicelib.listening.posts import withdraw_post
+
                 withdraw_post(store, event.post_id)  # heard by listening first: counted once, as feedback
             logger.info("feedback", extra={"kind": getattr(event, "kind", "dm"), "applied": applied})
         elif isinstance(event, PostDeleted):
+            from chalicelib.feedback import erase_post
+            from chalicelib.listening.posts import erase_post as erase_listened
+
             applied = erase_post(store, event, now)  # a tombstone too, for a post still on its way
             erase_listened(store, event.post_id, event.occurred_at)
             logger.info("post deleted", extra={"first": applied})
         elif event.user_id == account_id:
+            from chalicelib.channel import record_revocation
+
             applied = record_revocation(store, event, notify)
             logger.warning("authorization revoked", extra={"held": applied})
         else:
@@ -119,8 +129,16 @@ def _apply(
     return tally
 
 
+def _dm_command(store: Store, event: DirectMessage, enqueue: Enqueue) -> str | None:
+    from chalicelib.subscribers import handle_direct_message
+
+    return handle_direct_message(store, event, enqueue)
+
+
 def reopen_conversation_of(store: Store, event: DirectMessage | Interaction) -> None:
     """A later message in a conversation we answered reopens it (chalicelib.answers)."""
+    from chalicelib.answers import reopen_conversation
+
     if isinstance(event, DirectMessage):
         author, kind, answers = event.sender.id, "dm", None
     else:

@@ -3,25 +3,27 @@
 Each route reads the request into a ``Visit`` and calls one view. Every page needs a live session
 (else 303 to sign-in); every POST needs the session's CSRF token (else 403). ``chalicelib.http``
 leaves these routes to this module: the admin token is never asked for, nor shown, here.
+
+Each route imports the console's modules in its body (as app.py does): registering the blueprint
+at import must not load jinja2, pydantic or boto3 for the routes that are not the console's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib import deps
-from chalicelib.console import answering, people, sessions, views
-from chalicelib.console.forms import MAX_FORM_BYTES, read_form
-from chalicelib.console.render import page, redirect, stylesheet
 from chalicelib.errors import ApiError
-from chalicelib.store import utcnow
+
+if TYPE_CHECKING:
+    from chalicelib.console import views
 
 console = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
-SIGN_IN_LIMITS = sessions.SignInLimits()
 
 
 def _request() -> Request:
@@ -46,6 +48,10 @@ def _secure() -> bool:
 
 
 def _visit(request: Request) -> views.Visit:
+    from chalicelib.console import sessions, views
+    from chalicelib.console.forms import MAX_FORM_BYTES, read_form
+    from chalicelib.store import utcnow
+
     raw = request.raw_body or b""
     if len(raw) > MAX_FORM_BYTES:
         raw = b""
@@ -67,6 +73,9 @@ def _visit(request: Request) -> views.Visit:
 
 def _guarded(view: Callable[[views.Visit], Response]) -> Response:
     """A page behind the session: sign-in first; a POST must carry the session's CSRF token."""
+    from chalicelib.console import sessions
+    from chalicelib.console.render import redirect
+
     request = _request()
     visit = _visit(request)
     if visit.session is None:
@@ -85,6 +94,8 @@ def _guarded(view: Callable[[views.Visit], Response]) -> Response:
 
 @console.route("/console/static/console.css")
 def console_css() -> Response:
+    from chalicelib.console.render import stylesheet
+
     headers: dict[str, str | list[str]] = {
         "Content-Type": "text/css; charset=utf-8",
         "Cache-Control": "public, max-age=300",
@@ -95,6 +106,8 @@ def console_css() -> Response:
 
 @console.route("/console/sign-in", methods=["GET"])
 def sign_in_form() -> Response:
+    from chalicelib.console.render import redirect
+
     visit = _visit(_request())
     if visit.session is not None:
         return redirect(visit.url())
@@ -102,6 +115,9 @@ def sign_in_form() -> Response:
 
 
 def _sign_in_page(visit: views.Visit, status: int, error: str | None, email: str = "") -> Response:
+    from chalicelib.console import sessions
+    from chalicelib.console.render import page
+
     nonce = sessions.new_nonce()
     signed = sessions.sign(deps.session_key(), nonce)
     max_age = int(sessions.SIGN_IN_FORM_LIFETIME.total_seconds())
@@ -120,6 +136,10 @@ def _sign_in_page(visit: views.Visit, status: int, error: str | None, email: str
 
 @console.route("/console/sign-in", methods=["POST"], content_types=FORM)
 def sign_in() -> Response:
+    from chalicelib.console import sessions
+    from chalicelib.console.render import page, redirect
+
+    limits = sessions.SignInLimits()
     request = _request()
     visit = _visit(request)
     key = deps.session_key()
@@ -135,9 +155,9 @@ def sign_in() -> Response:
     email = visit.form.get("email", "").strip().lower()[:254]
     password = visit.form.get("password", "")
     address = str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
-    counts = sessions.begin_sign_in(visit.store, email, address, visit.now, SIGN_IN_LIMITS)
+    counts = sessions.begin_sign_in(visit.store, email, address, visit.now, limits)
     if counts is None:
-        minutes = int(SIGN_IN_LIMITS.window.total_seconds() // 60)
+        minutes = int(limits.window.total_seconds() // 60)
         return page(
             "error.html",
             429,
@@ -150,11 +170,9 @@ def sign_in() -> Response:
 
     operator = check_credentials(visit.store, email, password)
     if operator is None:
-        sessions.record_failed_sign_in(
-            visit.store, email, address, counts, visit.now, SIGN_IN_LIMITS, notify=deps.notify_alert
-        )
+        sessions.record_failed_sign_in(visit.store, email, address, counts, visit.now, limits, notify=deps.notify_alert)
         return _sign_in_page(visit, 401, error="That email and password do not match an operator.", email=email)
-    sessions.sign_in_succeeded(visit.store, email, address, visit.now, SIGN_IN_LIMITS)
+    sessions.sign_in_succeeded(visit.store, email, address, visit.now, limits)
     _, session_id = sessions.start_session(visit.store, operator, visit.now)
     max_age = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
     cookies = [
@@ -168,6 +186,9 @@ def sign_in() -> Response:
 
 @console.route("/console/sign-out", methods=["POST"], content_types=FORM)
 def sign_out() -> Response:
+    from chalicelib.console import sessions
+    from chalicelib.console.render import redirect
+
     def end(visit: views.Visit) -> Response:
         if visit.session is not None:
             sessions.end_session(visit.store, visit.session)
@@ -179,121 +200,169 @@ def sign_out() -> Response:
 
 @console.route("/console")
 def overview() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.overview)
 
 
 @console.route("/console/deals")
 def deals() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.deals)
 
 
 @console.route("/console/deals/new", methods=["GET"])
 def compose() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.new_deal)
 
 
 @console.route("/console/deals/new", methods=["POST"], content_types=FORM)
 def compose_post() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.new_deal)
 
 
 @console.route("/console/deals/{deal_id}")
 def deal(deal_id: str) -> Response:
+    from chalicelib.console import views
+
     return _guarded(lambda visit: views.deal_page(visit, deal_id))
 
 
 @console.route("/console/deals/{deal_id}/edit", methods=["GET"])
 def edit_deal(deal_id: str) -> Response:
+    from chalicelib.console import views
+
     return _guarded(lambda visit: views.edit_deal(visit, deal_id))
 
 
 @console.route("/console/deals/{deal_id}/edit", methods=["POST"], content_types=FORM)
 def edit_deal_post(deal_id: str) -> Response:
+    from chalicelib.console import views
+
     return _guarded(lambda visit: views.edit_deal(visit, deal_id))
 
 
 @console.route("/console/deals/{deal_id}/cancel", methods=["GET"])
 def cancel_deal(deal_id: str) -> Response:
+    from chalicelib.console import views
+
     return _guarded(lambda visit: views.cancel(visit, deal_id))
 
 
 @console.route("/console/deals/{deal_id}/cancel", methods=["POST"], content_types=FORM)
 def cancel_deal_post(deal_id: str) -> Response:
+    from chalicelib.console import views
+
     return _guarded(lambda visit: views.cancel(visit, deal_id))
 
 
 @console.route("/console/inbox")
 def inbox() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.inbox)
 
 
 @console.route("/console/inbox/{feedback_id}")
 def conversation(feedback_id: str) -> Response:
+    from chalicelib.console import answering
+
     return _guarded(lambda visit: answering.thread(visit, unquote(feedback_id)))
 
 
 @console.route("/console/inbox/{feedback_id}/answer", methods=["POST"], content_types=FORM)
 def answer(feedback_id: str) -> Response:
+    from chalicelib.console import answering
+
     return _guarded(lambda visit: answering.answer(visit, unquote(feedback_id)))
 
 
 @console.route("/console/inbox/{feedback_id}/dismiss", methods=["POST"], content_types=FORM)
 def dismiss(feedback_id: str) -> Response:
+    from chalicelib.console import answering
+
     return _guarded(lambda visit: answering.dismiss_item(visit, unquote(feedback_id)))
 
 
 @console.route("/console/saved-replies", methods=["GET"])
 def saved_replies() -> Response:
+    from chalicelib.console import answering
+
     return _guarded(answering.saved_replies)
 
 
 @console.route("/console/saved-replies", methods=["POST"], content_types=FORM)
 def add_saved_reply() -> Response:
+    from chalicelib.console import answering
+
     return _guarded(answering.add_saved)
 
 
 @console.route("/console/saved-replies/remove", methods=["POST"], content_types=FORM)
 def remove_saved_reply() -> Response:
+    from chalicelib.console import answering
+
     return _guarded(answering.remove_saved)
 
 
 @console.route("/console/response-times")
 def response_times() -> Response:
+    from chalicelib.console import answering
+
     return _guarded(answering.response_times)
 
 
 @console.route("/console/community")
 def community() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.community)
 
 
 @console.route("/console/people")
 def people_search() -> Response:
+    from chalicelib.console import people
+
     return _guarded(people.people)
 
 
 @console.route("/console/people/{user_id}")
 def person(user_id: str) -> Response:
+    from chalicelib.console import people
+
     return _guarded(lambda visit: people.person(visit, unquote(user_id)))
 
 
 @console.route("/console/people/{user_id}/erase", methods=["POST"], content_types=FORM)
 def erase_person(user_id: str) -> Response:
+    from chalicelib.console import people
+
     return _guarded(lambda visit: people.erase(visit, unquote(user_id)))
 
 
 @console.route("/console/patterns")
 def patterns() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.patterns)
 
 
 @console.route("/console/alerts")
 def alerts() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.alerts)
 
 
 @console.route("/console/alerts/resume", methods=["POST"], content_types=FORM)
 def resume() -> Response:
+    from chalicelib.console import views
+
     return _guarded(views.resume)
 
 

@@ -3,11 +3,12 @@ Secrets Manager, read once per container."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from chalicelib.config import ConfigurationError, SecretsProvider, load_settings
+from chalicelib.config import ConfigurationError, SecretsProvider, load_runtime, load_settings
 
 CLOUD_SECRET = json.dumps(
     {"admin_token": "cloud-token", "x_consumer_secret": "cs", "shopify_webhook_secret": "ss", "unused": "x"}
@@ -90,4 +91,28 @@ def test_cloud_stages_need_the_secret_arn() -> None:
 def test_secrets_never_show_in_a_repr() -> None:
     secrets = SecretsProvider(CountingFetch()).get(load_settings({"STAGE": "dev", "SECRET_ARN": "arn:s"}))
     assert "cloud-token" not in repr(secrets)
-    assert "cloud-token" not in str(secrets.model_dump())
+    assert "cloud-token" not in str(secrets) + str(dataclasses.asdict(secrets))
+    assert "cloud-token" not in f"{secrets.admin_token} {secrets.admin_token!r}"
+
+
+def test_a_secret_whose_values_are_not_strings_is_refused() -> None:
+    provider = SecretsProvider(CountingFetch('{"admin_token": "t", "x_consumer_secret": 42}'))
+    with pytest.raises(ConfigurationError, match="x_consumer_secret"):
+        provider.get(load_settings({"STAGE": "dev", "SECRET_ARN": "arn:s"}))
+
+
+def test_the_light_runtime_settings_agree_with_the_settings_model() -> None:
+    env = {"STAGE": "prod", "SECRET_ARN": "arn:s", "LOG_LEVEL": "DEBUG"}
+    runtime, settings = load_runtime(env), load_settings(env)
+    assert (runtime.stage, runtime.secret_arn, runtime.log_level) == (
+        settings.stage,
+        settings.secret_arn,
+        settings.log_level,
+    )
+    assert load_runtime({}) == load_runtime({"STAGE": "", "SECRET_ARN": ""})
+    assert (load_runtime({}).stage, load_runtime({}).log_level) == (
+        load_settings({}).stage,
+        load_settings({}).log_level,
+    )
+    with pytest.raises(ConfigurationError, match="stage"):
+        load_runtime({"STAGE": "staging"})

@@ -1,0 +1,196 @@
+"""Cold starts, each in a fresh interpreter as a new Lambda container runs it: the process imports
+``app`` and hands one API Gateway (REST proxy) event to the Chalice app object, exactly what the
+Lambda runtime does with ``app.app``. (Not through ``chalice.test.Client``: that harness imports
+botocore and Chalice's CLI, ~0.25 s that no Lambda pays.)
+
+Each script prints one JSON line: the response, and which heavy packages the process loaded.
+The floors (``import boto3``, ``import chalice``) run alternately with the cold starts they are
+compared with, so a machine that slows down slows both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+# What a light route must not load (issue 17). Top-level package names.
+HEAVY = (
+    "boto3",
+    "botocore",
+    "pydantic",
+    "pydantic_core",
+    "aws_lambda_powertools",
+    "vaderSentiment",
+    "tweepy",
+    "requests",
+    "jinja2",
+)
+
+
+def rest_event(
+    method: str,
+    path: str,
+    *,
+    query: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as Lambda hands it to ``app.app`` (no path parameters)."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": dict(headers or {}),
+        "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": dict(query) if query else None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/api{path}",
+            "stage": "api",
+            "requestId": "cold-start-bench",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def invoke_script(event: Mapping[str, Any]) -> str:
+    """Python source: import app, answer ``event`` through the app object, print the outcome."""
+    return f"""
+import json, sys
+import app
+response = app.app(json.loads({json.dumps(json.dumps(event))}), None)
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({list(HEAVY)!r}))
+print(json.dumps({{"status": response["statusCode"], "body": response["body"], "heavy": heavy}}))
+"""
+
+
+IMPORT_BOTO3 = "import boto3"
+IMPORT_CHALICE = "import chalice.app"
+
+
+def run_fresh(code: str, env: Mapping[str, str]) -> tuple[float, str]:
+    """Run ``code`` in a new interpreter; its wall time (start to exit) and what it printed."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT, env=dict(env), capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"the fresh process failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def outcome(stdout: str) -> dict[str, Any]:
+    """The JSON line an ``invoke_script`` printed."""
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return result
+
+
+def answered(code: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """Run an ``invoke_script`` once and insist on a 2xx: a bench must not time a failure."""
+    result = outcome(run_fresh(code, env)[1])
+    if not 200 <= result["status"] < 300:
+        raise RuntimeError(f"the cold request failed: {result}")
+    return result
+
+
+def alternated(
+    cases: Mapping[str, Callable[[int], str]], env: Mapping[str, str], pairs: int = 7
+) -> dict[str, list[float]]:
+    """Wall seconds of each case's fresh process, ``pairs`` rounds, the cases taking turns (the
+    order rotates each round). ``cases`` give the code of round ``i``. One unmeasured warm-up
+    round first fills the OS file cache for all of them."""
+    names = list(cases)
+    for name in names:
+        run_fresh(cases[name](-1), env)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(pairs):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            seconds, _ = run_fresh(cases[name](i), env)
+            samples[name].append(seconds)
+    return samples
+
+
+def median_ratio(samples: dict[str, list[float]], numerator: str, denominator: str) -> float:
+    """The median of the per-round ratios (each round's pair ran back to back)."""
+    return statistics.median(a / b for a, b in zip(samples[numerator], samples[denominator], strict=True))
+
+
+@contextlib.contextmanager
+def moto_endpoint() -> Iterator[dict[str, str]]:
+    """A moto server in this process with the template's resources; yields the environment a
+    fresh process needs to reach it (endpoint, credentials, the stack's names)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from localcloud.provision import provision
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        env = {
+            "AWS_ACCESS_KEY_ID": "cold",  # moto takes any credentials
+            "AWS_SECRET_ACCESS_KEY": "cold",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+        }
+        stack = provision(lambda service: client_for(env, service), stage="local")
+        yield {**env, **stack.environment}
+    finally:
+        server.stop()
+
+
+def client_for(env: Mapping[str, str], service: str) -> Any:
+    """A boto3 client for the moto server ``moto_endpoint`` describes."""
+    import boto3
+
+    session: Any = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
+def signed_follow(account: str, follower: str, millis: int, secret: str) -> dict[str, Any]:
+    """``POST /webhooks/x`` with the Account Activity API follow fixture, signed with ``secret``."""
+    from chalicelib.x.webhooks import sign
+
+    payload: dict[str, Any] = json.loads((PROJECT / "tests/events/x/x_follow_event.json").read_text())
+    follow = payload["follow_events"][0]
+    follow["created_timestamp"], follow["target"]["id"] = str(millis), account
+    follow["source"]["id"], follow["source"]["screen_name"] = follower, f"user{follower}"
+    payload["for_user_id"] = account
+    body = json.dumps(payload)
+    headers = {"content-type": "application/json", "x-twitter-webhooks-signature": sign(secret, body.encode())}
+    return rest_event("POST", "/webhooks/x", headers=headers, body=body)
+
+
+def transaction_script(table: str, tag: str, items: int) -> str:
+    """Python source: import boto3, make a client, write one transaction of ``items`` updates."""
+    return f"""
+import boto3
+key = lambda n: {{"PK": {{"S": "FLOOR#{tag}#" + str(n)}}, "SK": {{"S": "x"}}}}
+add = {{"UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {{":one": {{"N": "1"}}}}}}
+ops = [{{"Update": {{"TableName": {table!r}, "Key": key(n), **add}}}} for n in range({items})]
+boto3.session.Session().client("dynamodb").transact_write_items(TransactItems=ops)
+"""
