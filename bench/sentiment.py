@@ -1,0 +1,103 @@
+"""Sentiment figures for `make bench`: the trained model (the default) beside VADER, measured in the
+same run on TweetEval's validation tweets (``SENTIMENT_DATA``, default ../shared/data/sentiment):
+macro-averaged and per-class recall, model size, load time in a fresh interpreter, time per text.
+Needs only the runtime package (the pure-Python scorer), not the training tools."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+Row = Callable[[str, str, str, str], None]
+FreshProcessSeconds = Callable[[str, dict[str, str]], float]  # bench/__main__.py's
+PROJECT = Path(__file__).resolve().parent.parent
+LABELS = ("negative", "neutral", "positive")
+FIRST_SCORE = """
+import time
+start = time.perf_counter()
+from chalicelib.sentiment import default_classifier
+default_classifier().score("first post of a new container")
+print(time.perf_counter() - start)
+"""
+
+
+def data_folder() -> Path:
+    return Path(os.environ.get("SENTIMENT_DATA", PROJECT.parent / "shared" / "data" / "sentiment"))
+
+
+def recall_by_class(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    return {
+        label: sum(p == label for t, p in zip(truth, predicted, strict=True) if t == label) / truth.count(label)
+        for label in LABELS
+    }
+
+
+def bench_sentiment(row: Row, fresh_process_seconds: FreshProcessSeconds) -> None:
+    val = data_folder() / "val.tsv"
+    if not val.exists():
+        row("sentiment: skipped", f"no {val}", "set SENTIMENT_DATA to the folder with val.tsv", "-")
+        return
+    from vaderSentiment import vaderSentiment
+
+    from chalicelib.sentiment import VaderClassifier
+    from chalicelib.sentiment.linear import MODEL_PATH, LinearClassifier
+
+    rows = [line.split("\t")[:2] for line in val.read_text(encoding="utf-8").splitlines()[1:]]
+    truth, texts = [label for label, _ in rows], [text for _, text in rows]
+    found: dict[str, dict[str, float]] = {}
+    per_text: dict[str, float] = {}
+    for name, classifier in (("trained", LinearClassifier()), ("VADER", VaderClassifier())):
+        classifier.score("warm up: load the model")
+        start = time.perf_counter()
+        predicted = [classifier.score(text).label for text in texts]
+        per_text[name] = (time.perf_counter() - start) / len(texts)
+        found[name] = recall_by_class(truth, predicted)
+    trained, vader = (statistics.mean(found[name].values()) * 100 for name in ("trained", "VADER"))
+    row(
+        f"sentiment: val macro recall ({len(texts):,} TweetEval tweets)",
+        f"trained {trained:.1f}",
+        f"VADER {vader:.1f}",
+        f"{trained - vader:+.1f} points (target +7)",
+    )
+    for label in LABELS:
+        mine, theirs = found["trained"][label] * 100, found["VADER"][label] * 100
+        row(
+            f"sentiment: val recall, {label}",
+            f"trained {mine:.1f}",
+            f"VADER {theirs:.1f}",
+            f"{mine - theirs:+.1f} points",
+        )
+    lexicons = Path(vaderSentiment.__file__).parent
+    lexicon_bytes = sum(p.stat().st_size for p in lexicons.glob("*.txt"))
+    model_bytes = MODEL_PATH.stat().st_size
+    row(
+        "sentiment: model file (gzipped; it also reads VADER's lexicons)",
+        f"{model_bytes / 1000:.0f} KB",
+        f"VADER's lexicons {lexicon_bytes / 1000:.0f} KB",
+        f"{model_bytes / lexicon_bytes:.2f}x (budget 1,500 KB)",
+    )
+    # Import, load and score once in a new interpreter, as in a cold container.
+    cold_trained, cold_vader = (
+        fresh_process_seconds(FIRST_SCORE, {**os.environ, "SENTIMENT_MODEL": model}) for model in ("linear", "vader")
+    )
+    row(
+        "sentiment: first score in a new interpreter (import + load + score)",
+        f"trained {cold_trained * 1000:.0f} ms",
+        f"VADER {cold_vader * 1000:.0f} ms",
+        f"{cold_trained / cold_vader:.1f}x",
+    )
+    row(
+        "sentiment: time per text, warm",
+        f"trained {per_text['trained'] * 1e6:.0f} us",
+        f"VADER {per_text['VADER'] * 1e6:.0f} us",
+        f"{per_text['trained'] / per_text['VADER']:.1f}x (budget 1,000 us)",
+    )
+
+
+if __name__ == "__main__":  # only these figures: python -m bench.sentiment
+    from bench.__main__ import fresh_process_seconds
+
+    bench_sentiment(lambda *cells: print("  ".join(cells)), fresh_process_seconds)

@@ -1,0 +1,100 @@
+"""What the trained classifier reads of a post: one normalisation and one feature hashing, used
+both by training (training/train_sentiment.py) and by scoring, so the two can never drift apart.
+
+Mentions become ``@user`` and links ``http`` (as TweetEval ships its tweets), HTML entities are
+decoded, elongations shortened ("soooo" -> "soo"), emoticons named, emoji kept as tokens, case
+folded. Words after a negation are marked until the next punctuation ("not good" reads as
+"not NEG_good"). Features are hashed (CRC-32, the same in every process) into ``BUCKETS`` slots:
+word unigrams and bigrams, and character 2-5-grams within words, each family weighted
+1/sqrt(its size) so a long post does not outvote a short one.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import zlib
+
+BITS = 18
+BUCKETS = 1 << BITS
+_MASK = BUCKETS - 1
+# A family's CRC seed: the same string hashes elsewhere as a word, a bigram or a character gram.
+WORD, BIGRAM, CHARS = 0x57, 0x42, 0x43
+CHAR_SIZES = (2, 3, 4, 5)
+
+_MENTION = re.compile(r"@\w{1,15}")
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMOTICONS = (
+    (re.compile(r"(?<!\S)(?:[:=;8]-?[)\]}dDpP3*]+|\(+-?[:=;]|\^_*\^)(?!\w)"), " <smile> "),
+    (re.compile(r"(?<!\S)(?:[:=;]'?-?[(\[{/\\|]+|[)\]]+-?[:=]|D-?[:=])(?!\w)"), " <sad> "),
+    (re.compile(r"<3+"), " <heart> "),
+)
+_SKIN_AND_JOINERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f\u200d]")
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+_REPEATED_MARK = re.compile(r"([!?.])\1+")
+_DIGITS = re.compile(r"\d+")
+_TOKEN = re.compile(r"<\w+>|@user|#?[\w']+|[!?.]+|[^\w\s]")
+_NEGATION = re.compile(r"(?:not|no|never|nothing|nobody|none|nor|neither|nowhere|cannot|without|\w+n't|\w+nt)$")
+_CLAUSE_END = re.compile(r"[!?.,:;]+$")
+_NEGATABLE_WORD = re.compile(r"[\w']+$")
+
+
+def normalise(text: str) -> str:
+    """The post as the model reads it: one line, lower case, mentions, links, entities and emoticons
+    made uniform."""
+    text = html.unescape(text)
+    text = _MENTION.sub("@user", text)
+    text = _LINK.sub(" http ", text)
+    for pattern, name in _EMOTICONS:
+        text = pattern.sub(name, text)
+    text = _SKIN_AND_JOINERS.sub("", text)
+    text = _ELONGATED.sub(r"\1\1", text)
+    text = _REPEATED_MARK.sub(r"\1\1", text)
+    text = _DIGITS.sub("0", text)
+    return " ".join(text.lower().split())
+
+
+def tokens(normalised: str) -> list[str]:
+    """Words, hashtags (also as the bare word), emoji and punctuation runs, with negation marked."""
+    found: list[str] = []
+    negated = False
+    for raw in _TOKEN.findall(normalised):
+        if _CLAUSE_END.match(raw):
+            negated = False
+            found.append(raw)
+            continue
+        token = raw
+        if raw.startswith("#") and len(raw) > 1:
+            found.append(raw)
+            token = raw[1:]
+        if negated and _NEGATABLE_WORD.match(token):
+            found.append("NEG_" + token)
+        else:
+            found.append(token)
+        if _NEGATION.match(token):
+            negated = True
+    return found
+
+
+def _hashed(family: int, grams: set[str]) -> dict[int, float]:
+    if not grams:
+        return {}
+    weight = 1.0 / math.sqrt(len(grams))
+    found: dict[int, float] = {}
+    for gram in grams:
+        slot = zlib.crc32(gram.encode("utf-8"), family) & _MASK
+        found[slot] = found.get(slot, 0.0) + weight
+    return found
+
+
+def features(text: str) -> list[dict[int, float]]:
+    """The hashed features of one post, one ``{slot: value}`` per family (words, bigrams, chars)."""
+    words = tokens(normalise(text))
+    bigrams = {f"{a} {b}" for a, b in zip(["<s>", *words], [*words, "</s>"], strict=True)}
+    grams: set[str] = set()
+    for word in words:
+        padded = f" {word} "
+        for size in CHAR_SIZES:
+            grams.update(padded[i : i + size] for i in range(len(padded) - size + 1))
+    return [_hashed(WORD, set(words)), _hashed(BIGRAM, bigrams), _hashed(CHARS, grams)]
