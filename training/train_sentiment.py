@@ -63,10 +63,9 @@ def read_split(path: Path) -> Split:
     rows, cols, values = [], [], []
     for row, text in enumerate(texts):
         for family in features(text):
-            for slot, value in family.items():
-                rows.append(row)
-                cols.append(slot)
-                values.append(value)
+            rows.extend([row] * len(family.slots))
+            cols.extend(family.slots)
+            values.extend([family.value] * len(family.slots))  # a slot twice sums: csr_matrix adds them
     hashed = sparse.csr_matrix((values, (rows, cols)), shape=(len(texts), BUCKETS), dtype=np.float64)
     vader = np.array([vader_features(text) for text in texts], dtype=np.float64)
     return Split(texts, np.array(labels), hashed, vader)
@@ -113,19 +112,17 @@ def relative_scores(model: dict[str, Any], split: Split) -> np.ndarray[Any, Any]
     return scores
 
 
-def quantised(
-    weights: np.ndarray[Any, Any], bias: np.ndarray[Any, Any], offsets: tuple[float, float]
-) -> dict[str, Any]:
+def quantised(weights: np.ndarray[Any, Any], bias: np.ndarray[Any, Any]) -> dict[str, Any]:
     """The model relative to neutral (softmax only sees differences), hashed weights as int8."""
     model: dict[str, Any] = {"weights": {}, "scale": {}, "vader": {}, "bias": {}}
-    for label, row, offset in (("negative", NEG, offsets[0]), ("positive", POS, offsets[1])):
+    for label, row in (("negative", NEG), ("positive", POS)):
         relative = weights[row] - weights[NEU]
         hashed, dense = relative[:BUCKETS], relative[BUCKETS:]
         scale = float(np.abs(hashed).max()) / 127 or 1.0
         model["weights"][label] = np.clip(np.rint(hashed / scale), -127, 127).astype(np.int8).tobytes()
         model["scale"][label] = scale
         model["vader"][label] = [round(float(w), 6) for w in dense]
-        model["bias"][label] = round(float(bias[row] - bias[NEU] + offset), 6)
+        model["bias"][label] = float(bias[row] - bias[NEU])
     return model
 
 
@@ -165,9 +162,13 @@ def main(argv: list[str]) -> int:
         print(f"C={c}: val macro recall {plain * 100:.2f}, with tuned class offsets {found * 100:.2f}")
         if found > chosen[0]:
             chosen = (found, c, neg, pos, fit)
-    _, c, neg, pos, fit = chosen
+    _, c, _, _, fit = chosen
 
-    model = quantised(fit.coef_, fit.intercept_, (neg, pos))
+    # The class offsets are chosen again on the quantised model: those are the scores shipped.
+    model = quantised(fit.coef_, fit.intercept_)
+    _, neg, pos = best_biases(relative_scores(model, val), val.labels)
+    for label, offset in (("negative", neg), ("positive", pos)):
+        model["bias"][label] = round(model["bias"][label] + offset, 6)
     write_model(args.out, model)
     scores = relative_scores(model, val)
     predicted = scores.argmax(axis=1)

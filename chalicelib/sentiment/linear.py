@@ -46,12 +46,11 @@ class LinearModel:
 
     def scores(self, text: str) -> tuple[float, float]:
         """The negative and positive scores against neutral's 0."""
-        negative_weights, positive_weights = self.weights
+        negative_weight, positive_weight = self.weights[0].__getitem__, self.weights[1].__getitem__
         negative = positive = 0.0
         for family in features(text):
-            for slot, value in family.items():
-                negative += value * negative_weights[slot]
-                positive += value * positive_weights[slot]
+            negative += family.value * sum(map(negative_weight, family.slots))
+            positive += family.value * sum(map(positive_weight, family.slots))
         vader = vader_features(text)
         return (
             negative * self.scale[0] + sum(v * w for v, w in zip(vader, self.vader[0], strict=True)) + self.bias[0],

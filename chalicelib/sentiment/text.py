@@ -5,8 +5,8 @@ Mentions become ``@user`` and links ``http`` (as TweetEval ships its tweets), HT
 decoded, elongations shortened ("soooo" -> "soo"), emoticons named, emoji kept as tokens, case
 folded. Words after a negation are marked until the next punctuation ("not good" reads as
 "not NEG_good"). Features are hashed (CRC-32, the same in every process) into ``BUCKETS`` slots:
-word unigrams and bigrams, and character 2-5-grams within words, each family weighted
-1/sqrt(its size) so a long post does not outvote a short one.
+word unigrams and bigrams, and byte 2-5-grams within words, each family weighted 1/sqrt(its
+size) so a long post does not outvote a short one.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import html
 import math
 import re
 import zlib
+from typing import NamedTuple
 
 BITS = 18
 BUCKETS = 1 << BITS
@@ -77,24 +78,29 @@ def tokens(normalised: str) -> list[str]:
     return found
 
 
-def _hashed(family: int, grams: set[str]) -> dict[int, float]:
+class Family(NamedTuple):
+    """One family of a post's features: the slots its grams hash to (a slot twice when two grams
+    collide), each worth ``value``, 1/sqrt(the number of distinct grams)."""
+
+    value: float
+    slots: list[int]
+
+
+def _family(seed: int, grams: set[bytes]) -> Family:
     if not grams:
-        return {}
-    weight = 1.0 / math.sqrt(len(grams))
-    found: dict[int, float] = {}
-    for gram in grams:
-        slot = zlib.crc32(gram.encode("utf-8"), family) & _MASK
-        found[slot] = found.get(slot, 0.0) + weight
-    return found
+        return Family(0.0, [])
+    return Family(1.0 / math.sqrt(len(grams)), [zlib.crc32(gram, seed) & _MASK for gram in grams])
 
 
-def features(text: str) -> list[dict[int, float]]:
-    """The hashed features of one post, one ``{slot: value}`` per family (words, bigrams, chars)."""
+def features(text: str) -> tuple[Family, Family, Family]:
+    """The hashed features of one post: words, word bigrams, and the byte 2-5-grams of each
+    distinct word padded with spaces (an emoji's bytes as a word's letters)."""
     words = tokens(normalise(text))
-    bigrams = {f"{a} {b}" for a, b in zip(["<s>", *words], [*words, "</s>"], strict=True)}
-    grams: set[str] = set()
-    for word in words:
-        padded = f" {word} "
+    encoded = [word.encode("utf-8") for word in words]
+    bigrams = {a + b" " + b for a, b in zip([b"<s>", *encoded], [*encoded, b"</s>"], strict=True)}
+    grams: set[bytes] = set()
+    for word in set(encoded):
+        padded = b" " + word + b" "
         for size in CHAR_SIZES:
             grams.update(padded[i : i + size] for i in range(len(padded) - size + 1))
-    return [_hashed(WORD, set(words)), _hashed(BIGRAM, bigrams), _hashed(CHARS, grams)]
+    return _family(WORD, set(encoded)), _family(BIGRAM, bigrams), _family(CHARS, grams)
