@@ -2,11 +2,11 @@
 both by training (training/train_sentiment.py) and by scoring, so the two can never drift apart.
 
 Mentions become ``@user`` and links ``http`` (as TweetEval ships its tweets), HTML entities are
-decoded, elongations shortened ("soooo" -> "soo"), emoticons named, emoji kept as tokens, case
-folded. Words after a negation are marked until the next punctuation ("not good" reads as
-"not NEG_good"). Features are hashed (CRC-32, the same in every process) into ``BUCKETS`` slots:
-word unigrams and bigrams, and byte 2-5-grams within words, each family weighted 1/sqrt(its
-size) so a long post does not outvote a short one.
+decoded, curly apostrophes made straight, elongations shortened ("soooo" -> "soo"), emoticons
+named, emoji kept as tokens, case folded. Words after a negation are marked until the next
+punctuation ("not good" reads as "not NEG_good"). Features are hashed (CRC-32, the same in every
+process) into ``BUCKETS`` slots: word unigrams and bigrams, and byte 2-5-grams within words, each
+family weighted 1/sqrt(its size) so a long post does not outvote a short one.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import NamedTuple
 BITS = 18
 BUCKETS = 1 << BITS
 _MASK = BUCKETS - 1
-# A family's CRC seed: the same string hashes elsewhere as a word, a bigram or a character gram.
+# A family's CRC seed: the same bytes hash elsewhere as a word, a bigram or a byte gram.
 WORD, BIGRAM, CHARS = 0x57, 0x42, 0x43
 CHAR_SIZES = (2, 3, 4, 5)
 
@@ -36,7 +36,11 @@ _ELONGATED = re.compile(r"(\w)\1{2,}")
 _REPEATED_MARK = re.compile(r"([!?.])\1+")
 _DIGITS = re.compile(r"\d+")
 _TOKEN = re.compile(r"<\w+>|@user|#?[\w']+|[!?.]+|[^\w\s]")
-_NEGATION = re.compile(r"(?:not|no|never|nothing|nobody|none|nor|neither|nowhere|cannot|without|\w+n't|\w+nt)$")
+_NEGATION = re.compile(
+    r"(?:not|no|never|nothing|nobody|none|nor|neither|nowhere|cannot|without|\w+n't"
+    r"|(?:do|does|did|ca|wo|is|are|was|were|have|has|had|could|should|would|ai|must|need)nt)$"
+)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 _CLAUSE_END = re.compile(r"[!?.,:;]+$")
 _NEGATABLE_WORD = re.compile(r"[\w']+$")
 
@@ -44,7 +48,7 @@ _NEGATABLE_WORD = re.compile(r"[\w']+$")
 def normalise(text: str) -> str:
     """The post as the model reads it: one line, lower case, mentions, links, entities and emoticons
     made uniform."""
-    text = html.unescape(text)
+    text = html.unescape(text).translate(_APOSTROPHES)
     text = _MENTION.sub("@user", text)
     text = _LINK.sub(" http ", text)
     for pattern, name in _EMOTICONS:

@@ -114,6 +114,8 @@ def test_normalisation_makes_mentions_links_entities_and_emphasis_uniform() -> N
 
 def test_negation_marks_words_until_the_clause_ends() -> None:
     assert tokens(normalise("I don't like it, but fine")) == ["i", "don't", "NEG_like", "NEG_it", ",", "but", "fine"]
+    assert tokens(normalise("isn\u2019t good. dont care")) == ["isn't", "NEG_good", ".", "dont", "NEG_care"]
+    assert tokens(normalise("I want this, it went well")) == ["i", "want", "this", ",", "it", "went", "well"]
     assert tokens(normalise("#NotHappy today")) == ["#nothappy", "nothappy", "today"]
 
 
