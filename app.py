@@ -24,7 +24,6 @@ from chalicelib.errors import BadRequest, Unprocessable
 from chalicelib.feedback import FeedbackFilter, deal_rollup, list_feedback
 from chalicelib.followups import sweep_ended_deals
 from chalicelib.inbox import receive_x_delivery
-from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
 from chalicelib.links import follow_link
 from chalicelib.observability import event_middleware
 from chalicelib.operators import OperatorFields, create_operator
@@ -210,24 +209,98 @@ def deals_cancel(deal_id: str) -> dict[str, Any]:
     return cancel_deal(deps.store(), deal_id, utcnow())
 
 
-@app.route("/keywords", methods=["GET"])
-def keywords_list() -> dict[str, Any]:
+# --- listening (chalicelib/listening/): rules, the posts they hear, what those add up to ---
+@app.route("/listening/rules", methods=["GET"])
+def listening_rules_list() -> dict[str, Any]:
+    from chalicelib.listening.rules import list_rules
+
     store = deps.store()
-    return http.listing(
-        http.current_request(app), lambda limit, cursor: list_keywords(store, limit=limit, cursor=cursor)
-    )
+    return http.listing(http.current_request(app), lambda limit, cursor: list_rules(store, limit=limit, cursor=cursor))
 
 
-@app.route("/keywords", methods=["POST"])
-def keywords_add() -> Response:
-    rule = http.parse(KeywordRule, http.json_body(http.current_request(app)))
-    return http.json_response(add_keyword(deps.store(), rule, utcnow()), status=201)
+@app.route("/listening/rules", methods=["POST"])
+def listening_rules_add() -> Response:
+    from chalicelib.listening.rules import RuleFields, add_rule
+
+    fields = http.parse(RuleFields, http.json_body(http.current_request(app)))
+    return http.json_response(add_rule(deps.store(), fields, utcnow(), deps.rule_sync()), status=201)
 
 
-@app.route("/keywords/{term}", methods=["DELETE"])
-def keywords_remove(term: str) -> Response:
-    remove_keyword(deps.store(), unquote(term))
+@app.route("/listening/rules/{rule_id}", methods=["GET"])
+def listening_rules_get(rule_id: str) -> dict[str, Any]:
+    from chalicelib.listening.rules import get_rule, public_rule
+
+    return public_rule(get_rule(deps.store(), unquote(rule_id)))
+
+
+@app.route("/listening/rules/{rule_id}", methods=["PATCH"])
+def listening_rules_update(rule_id: str) -> dict[str, Any]:
+    from chalicelib.listening.rules import RuleChanges, update_rule
+
+    changes = http.parse(RuleChanges, http.json_body(http.current_request(app)))
+    return update_rule(deps.store(), unquote(rule_id), changes, utcnow(), deps.rule_sync())
+
+
+@app.route("/listening/rules/{rule_id}", methods=["DELETE"])
+def listening_rules_remove(rule_id: str) -> Response:
+    from chalicelib.listening.rules import remove_rule
+
+    remove_rule(deps.store(), unquote(rule_id), deps.rule_sync())
     return Response(body="", status_code=204)
+
+
+@app.route("/listening/posts")
+def listening_posts() -> dict[str, Any]:
+    from chalicelib.listening.api import PostFilter, list_posts
+
+    request = http.current_request(app)
+    wanted = PostFilter.read(http.query_params(request))
+    store = deps.store()
+    return http.listing(request, lambda limit, cursor: list_posts(store, **wanted, limit=limit, cursor=cursor))
+
+
+@app.route("/listening/share-of-voice")
+def listening_share_of_voice() -> dict[str, Any]:
+    from chalicelib.listening.api import days_param
+    from chalicelib.listening.reports import share_of_voice
+
+    days = days_param(http.query_params(http.current_request(app)), default=7)
+    return share_of_voice(deps.store(), utcnow().date(), days)
+
+
+@app.route("/listening/trends")
+def listening_trends() -> dict[str, Any]:
+    from chalicelib.listening.reports import rising_terms
+
+    return rising_terms(deps.store(), utcnow())
+
+
+@app.route("/listening/rules/{rule_id}/top")
+def listening_top(rule_id: str) -> dict[str, Any]:
+    from chalicelib.listening.api import days_param
+    from chalicelib.listening.reports import most_engaged
+    from chalicelib.listening.rules import get_rule
+
+    store = deps.store()
+    rule = get_rule(store, unquote(rule_id))
+    days = days_param(http.query_params(http.current_request(app)), default=7)
+    return {"items": most_engaged(store, str(rule["id"]), utcnow(), days=days), "next": None}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def listen(event: CloudWatchEvent) -> dict[str, Any]:
+    """Each listening rule's recent search, from its last seen post, within the budgets."""
+    from chalicelib.listening.search import run_searches
+
+    report = run_searches(
+        deps.store(),
+        deps.searcher(),
+        deps.listening_policy(),
+        utcnow(),
+        classifier=deps.classifier(),
+        account_id=deps.settings().x_account_id,
+    )
+    return report.as_dict()
 
 
 @app.route("/community")
@@ -277,6 +350,43 @@ def dms() -> dict[str, Any]:
     return http.listing(request, lambda limit, cursor: list_dms(store, status=status, limit=limit, cursor=cursor))
 
 
+# --- people (chalicelib/people.py): one page per person, search by handle, erasure ---
+
+
+@app.route("/people")
+def people_search() -> dict[str, Any]:
+    from chalicelib.people import find_people
+
+    request = http.current_request(app)
+    handle = http.query_params(request).get("handle", "")
+    store = deps.store()
+    return http.listing(request, lambda limit, cursor: find_people(store, handle, limit=limit, cursor=cursor))
+
+
+@app.route("/people/{user_id}")
+def person(user_id: str) -> dict[str, Any]:
+    from chalicelib.people import person_page
+
+    params = http.query_params(http.current_request(app))
+    try:
+        return person_page(
+            deps.store(),
+            unquote(user_id),
+            feedback_cursor=params.get("cursor") or None,
+            answers_cursor=params.get("answers_cursor") or None,
+        )
+    except InvalidCursor as exc:
+        raise BadRequest(str(exc), fields={"cursor": "not a cursor from this person's lists"}) from None
+
+
+@app.route("/people/{user_id}/erase", methods=["POST"])
+def person_erase(user_id: str) -> dict[str, Any]:
+    # X's user deletions reach no webhook (README, People): an operator erases on X's word.
+    from chalicelib.people import erase_person
+
+    return erase_person(deps.store(), unquote(user_id), now=utcnow()).body()
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def send_dms(event: CloudWatchEvent) -> dict[str, Any]:
     """The alerts' outbox to the topic, answers to look up or waiting too long, then the waiting DMs."""
@@ -302,8 +412,11 @@ def release_deals(event: CloudWatchEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def close_deals(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.people import index_earlier_feedback
+
     report = sweep_ended_deals(deps.store(), deps.publisher(), deps.fee_schedule(), utcnow())
-    return {"ended": report.ended, "replied": report.replied}
+    people = index_earlier_feedback(deps.store(), utcnow())  # once per table, then one read a run
+    return {"ended": report.ended, "replied": report.replied, "people_indexed": people}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

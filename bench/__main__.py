@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.dms import bench_dms
+from bench.listening import bench_listening
 from bench.sentiment import bench_sentiment
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -290,6 +291,7 @@ def main() -> int:
     bench_follow()
     bench_orders()
     bench_dms(row)  # bench/dms.py: DMs waiting, sent, and the fan-out
+    bench_listening(row)  # bench/listening.py: posts heard by stream and search, X reads
     bench_sentiment(row, fresh_process_seconds)  # bench/sentiment.py: the trained model beside VADER on val
     widths = [max(len(r[i]) for r in [*ROWS, ("figure", "value", "floor / peer", "ratio")]) for i in range(4)]
     header = ("figure", "value", "floor / peer", "ratio")

@@ -298,6 +298,14 @@ def _record(store: Store, policy: AnswerPolicy, claim: Item, published: Publishe
         store.op_delete(Keys.waiting(Keys.WAITING, waiting, feedback_id)),
         store.op_delete(Keys.waiting(Keys.WAITING_UNALERTED, waiting, feedback_id)),
         charge_op(store, fee, "dms" if claim["kind"] == "dm" else "posts", now),
+        # The answer on its person's page (chalicelib.people): our text, never theirs.
+        store.op_put(
+            {
+                **Keys.person_answer(str(claim["to"]), answered_at, feedback_id, key),
+                **answer,
+                "feedback_id": feedback_id,
+            }
+        ),
     ]
     if claim["kind"] == "dm":
         ops.append(store.op_put({**Keys.dm_conversation(str(claim["to"])), "feedback_id": feedback_id}))

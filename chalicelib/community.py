@@ -259,6 +259,11 @@ def _history(item: Item | None) -> list[Applied]:
 # --- reading --------------------------------------------------------------------------------
 
 
+def follow_history(follower: Item | None) -> list[Applied]:
+    """A follower's follows and unfollows, newest first (the history their standing is derived from)."""
+    return sorted(_history(follower), key=lambda e: (e.at, e.kind == "unfollow", e.event_id), reverse=True)
+
+
 def community_summary(store: Store, now: datetime) -> dict[str, Any]:
     """Followers now, ever followed, unfollows, and joins and leaves over three windows: the
     totals' shards in one BatchGetItem, the last 30 days' shards in one query (a page holds them)."""

@@ -57,6 +57,10 @@ class Settings(BaseModel):
     short_link_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
     answer_alert_minutes: int = Field(default=120, ge=1)  # an item waiting longer raises one alert
     count_test_orders: bool | None = None  # Shopify test orders; counted by default only locally
+    # Listening's recent search (chalicelib.listening.search): requests per run, posts read a month.
+    listening_requests_per_run: int = Field(default=10, ge=1, le=100)
+    listening_monthly_reads: int = Field(default=10_000, ge=0)
+    x_fee_read_usd: Decimal = Decimal("0.005")
 
     @property
     def counts_test_orders(self) -> bool:

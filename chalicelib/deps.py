@@ -195,3 +195,55 @@ def answer_policy() -> AnswerPolicy:
 
 def answer_alert_after() -> timedelta:
     return timedelta(minutes=settings().answer_alert_minutes)
+
+
+# --- listening (chalicelib.listening): X's recent search and filtered-stream rules ---
+
+
+def listening_policy() -> Any:
+    from chalicelib.listening.search import SearchPolicy
+
+    current = settings()
+    return SearchPolicy(
+        requests_per_run=current.listening_requests_per_run,
+        monthly_reads=current.listening_monthly_reads,
+        read_fee=current.x_fee_read_usd,
+        fees=fee_schedule(),
+    )
+
+
+def searcher() -> Any:
+    """X's recent search with the account's user context; locally (the outbox publisher) a search
+    that finds nothing, so `make run` never calls X."""
+    from chalicelib.x.search import XRecentSearch
+
+    if settings().publisher == "outbox":
+        return NothingFound()
+    found = secrets()
+    credentials = (found.x_consumer_key, found.x_consumer_secret, found.x_access_token, found.x_access_token_secret)
+    return XRecentSearch(_x_client(*(c.get_secret_value() for c in credentials)))
+
+
+class NothingFound:
+    def recent(self, rule_id: str, query: str, **_: Any) -> Any:
+        from chalicelib.x.stream import SearchPage
+
+        return SearchPage(posts=[], result_count=0, newest_id=None, next_token=None)
+
+
+def rule_sync() -> Any:
+    """Where listening rules are synced: X's filtered-stream rules with the app's bearer token
+    (publisher ``x``), else kept locally (chalicelib.listening.rules.LocalRuleSync)."""
+    from chalicelib.listening.rules import LocalRuleSync
+
+    if settings().publisher == "outbox":
+        return LocalRuleSync()
+    found = secrets()
+    return _stream_rules(found.x_consumer_key.get_secret_value(), found.x_consumer_secret.get_secret_value())
+
+
+@functools.cache
+def _stream_rules(consumer_key: str, consumer_secret: str) -> Any:
+    from chalicelib.x.search import XStreamRules
+
+    return XStreamRules(consumer_key, consumer_secret)

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
 from chalicelib.answers import STATES, waiting_ops
-from chalicelib.keywords import matched_terms
+from chalicelib.listening.rules import matched_rule_names
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
 from chalicelib.x.events import DirectMessage, Interaction, PostDeleted, XUser
@@ -89,7 +89,7 @@ def record_feedback(
         "deal_id": deal_id,
         "sentiment": sentiment.label,
         "compound": sentiment.compound,
-        "keywords": matched_terms(text, rules) if text else [],
+        "keywords": matched_rule_names(text, rules) if text else [],  # the listening rules it names
         "post_id": event.post_id if isinstance(event, Interaction) else None,
         "state": "open",  # open, answered, dismissed (chalicelib.answers)
     }
@@ -98,7 +98,7 @@ def record_feedback(
     counters = _counter_ops(store, event, kind, sentiment, deal_id)
     if kind != "like":  # a like cannot be answered: it never waits for one
         counters += waiting_ops(store, event.occurred_at, event.event_id)
-    recorded = _write(store, item, counters, post_id)
+    recorded = _write(store, item, counters, post_id, _person_ops(store, author, event.occurred_at, event.event_id))
     if recorded is None:
         return False  # delivered before
     if negative:
@@ -137,14 +137,32 @@ def _counter_ops(
     return ops
 
 
-def _write(store: Store, item: Item, counters: list[dict[str, Any]], post_id: str | None) -> Item | None:
-    """The item and its counters in one transaction (retried while it meets others); the item as
-    stored, or None if it was there already. A post deleted before it reached us (its tombstone is
-    there) is stored as a later deletion would leave it: erased, its counts kept."""
+def author_entries(author_id: str, handle: str | None, at: datetime, event_id: str) -> list[Item]:
+    """The item on its author's page (chalicelib.people), and their handle in the prefix search, so
+    people known only from what they said are found too."""
+    entries: list[Item] = [
+        {**Keys.person_feedback(author_id, at, event_id), "feedback_id": event_id, "created_at": iso(at)}
+    ]
+    if handle:
+        entries.append({**Keys.follower_handle(handle, author_id), "user_id": author_id, "handle": handle})
+    return entries
+
+
+def _person_ops(store: Store, author: XUser, at: datetime, event_id: str) -> list[dict[str, Any]]:
+    return [store.op_put(entry) for entry in author_entries(author.id, author.handle, at, event_id)]
+
+
+def _write(
+    store: Store, item: Item, counters: list[dict[str, Any]], post_id: str | None, person: list[dict[str, Any]]
+) -> Item | None:
+    """The item, its counters and its author's entries in one transaction (retried while it meets
+    others); the item as stored, or None if it was there already. A post deleted before it reached
+    us (its tombstone is there) is stored as a later deletion would leave it: erased, its counts
+    kept, tied to nobody."""
     new = Attr("PK").not_exists()
     unless_deleted = [store.op_check(Keys.post_deleted(post_id), store.absent_condition())] if post_id else []
     try:
-        store.retrying(lambda: store.transact([store.op_put(item, new), *counters, *unless_deleted]))
+        store.retrying(lambda: store.transact([store.op_put(item, new), *counters, *unless_deleted, *person]))
         return item
     except ConditionFailed as failed:
         if not unless_deleted or failed.index != len(counters) + 1:
@@ -221,22 +239,32 @@ def erase_post(store: Store, deleted: PostDeleted, received_at: datetime) -> boo
         first = True
     except ConditionFailed:
         first = False  # X delivered the deletion again; erase anyway, in case the first run died here
-    try:
-        erased = store.update(
-            Keys.feedback(event_id),
-            set={**ERASED, "deleted_at": iso(deleted.occurred_at)},
-            condition=Attr("PK").exists(),
-        )
-    except ConditionFailed:
+    found = store.get(Keys.feedback(event_id), consistent=True)
+    if found is None:
         return first  # not captured (yet)
-    deal_id = erased.get("deal_id")
+    erase_item(store, found, {"deleted_at": iso(deleted.occurred_at)})
+    return first
+
+
+def erase_item(store: Store, item: Item, marks: Item) -> None:
+    """A feedback item's text and author go, with its entry on the author's page (one transaction),
+    then from its deal's rollup if it was the deal's most positive or negative; its counts stay."""
+    event_id = str(item["id"])
+    ops = [store.op_update(Keys.feedback(event_id), set={**ERASED, **marks}, condition=Attr("PK").exists())]
+    if item.get("author_id"):
+        at = datetime.fromisoformat(str(item["created_at"]))
+        ops.append(store.op_delete(Keys.person_feedback(str(item["author_id"]), at, event_id)))
+    try:
+        store.retrying(lambda: store.transact(ops))
+    except ConditionFailed:
+        return  # the item is gone: nothing to erase
+    deal_id = item.get("deal_id")
     if deal_id:
         for name in ("top_positive", "top_negative"):
             with contextlib.suppress(ConditionFailed):
                 store.update(
                     Keys.deal_feedback(str(deal_id)), remove=(name,), condition=Attr(f"{name}.id").eq(event_id)
                 )
-    return first
 
 
 class FeedbackFilter(BaseModel):

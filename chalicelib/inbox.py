@@ -16,7 +16,9 @@ from chalicelib.channel import record_revocation
 from chalicelib.community import record_follow_change
 from chalicelib.errors import BadRequest, Conflict, Unauthorized
 from chalicelib.feedback import SpikePolicy, erase_post, record_feedback
-from chalicelib.keywords import all_rules
+from chalicelib.listening.posts import erase_post as erase_listened
+from chalicelib.listening.posts import withdraw_post
+from chalicelib.listening.rules import all_rules
 from chalicelib.observability import logger
 from chalicelib.sentiment import Classifier
 from chalicelib.store import Item, Store, TransactionConflict
@@ -56,6 +58,13 @@ def receive_x_delivery(
         delivery = parse_delivery(payload, received_at=now)
     except MalformedPayload as exc:
         raise BadRequest(str(exc)) from None
+    if delivery.stream:  # a filtered-stream post: for listening, whoever wrote it
+        from chalicelib.listening.posts import hear_delivery
+
+        try:
+            return hear_delivery(store, delivery.heard, classifier=classifier, account_id=account_id, now=now)
+        except TransactionConflict:
+            raise Conflict("the delivery met concurrent writes; redeliver it") from None
     if not account_id or delivery.account_id != account_id:
         logger.info("delivery for another account ignored", extra={"events": len(delivery.events)})
         return {"applied": 0, "duplicates": 0, "ignored": len(delivery.events) + delivery.unused}
@@ -79,7 +88,7 @@ def _apply(
     notify: Callable[[Item], None] | None,
 ) -> dict[str, Any]:
     tally = {"applied": 0, "duplicates": 0, "ignored": unused}
-    rules: list[Item] | None = None  # keyword rules: read once, and only if there is text to match
+    rules: list[Item] | None = None  # listening rules: read once, and only if there is text to match
     for event in events:
         if isinstance(event, FollowChange):
             outcome = record_follow_change(store, event)
@@ -93,9 +102,12 @@ def _apply(
             applied = record_feedback(store, event, classifier, rules, spikes, notify)
             if applied:
                 reopen_conversation_of(store, event)
+            if isinstance(event, Interaction) and event.kind in ("quote", "mention") and event.post_id:
+                withdraw_post(store, event.post_id)  # heard by listening first: counted once, as feedback
             logger.info("feedback", extra={"kind": getattr(event, "kind", "dm"), "applied": applied})
         elif isinstance(event, PostDeleted):
             applied = erase_post(store, event, now)  # a tombstone too, for a post still on its way
+            erase_listened(store, event.post_id, event.occurred_at)
             logger.info("post deleted", extra={"first": applied})
         elif event.user_id == account_id:
             applied = record_revocation(store, event, notify)

@@ -3,7 +3,7 @@
 Everything goes in the way it would in production: follows, unfollows, replies, mentions, likes
 and DMs as signed X webhook deliveries (Account Activity and X Activity envelopes, each carrying
 its own event time), orders as signed Shopify webhooks using the deals' codes, clicks on the
-tracked links, deals and keyword rules through the admin API, and the operator through
+tracked links, deals and listening rules through the admin API, and the operator through
 ``POST /operators``. Deals are released by the release schedule, never written directly.
 
 The month is replayed, not back-dated: the server runs with a local-only *demo clock* that the
@@ -51,7 +51,19 @@ BANNER = re.compile(r"outlet is running on (http://\S+)")
 ACCOUNT_ID = "1589204711230453760"
 ACCOUNT_HANDLE = "NorthwindOutlet"
 OPERATOR = {"name": "Dana Reyes", "email": "dana@northwind.example", "password": "outlet-demo-2026"}
-KEYWORDS = ({"term": "warranty", "kind": "product"}, {"term": "#NorthwindDeals", "kind": "brand"})
+RULES = (  # listening rules; feedback naming them is tagged with their names
+    {"name": "warranty", "kind": "product", "query": "warranty"},
+    {"name": "#NorthwindDeals", "kind": "brand", "query": "#NorthwindDeals"},
+    {"name": "Contoso", "kind": "competitor", "query": "Contoso"},
+)
+HEARD = (  # what the filtered stream delivers for the brand and the competitor rules: (rule, text)
+    ("#NorthwindDeals", "Scored a refurbished laptop in the #NorthwindDeals drop, love it"),
+    ("#NorthwindDeals", "#NorthwindDeals sold out before I could click, again"),
+    ("#NorthwindDeals", "Anyone tried the #NorthwindDeals monitors? Thinking about one"),
+    ("Contoso", "Contoso support fixed my laptop in a day, great service"),
+    ("Contoso", "Contoso shipping took three weeks, awful"),
+    ("Contoso", "Comparing Contoso and Northwind outlet prices this week"),
+)
 
 
 # --- the demo clock -------------------------------------------------------------------------
@@ -518,6 +530,7 @@ class Seeded:
     orders: int = 0
     subscribers: int = 0
     spike_at: datetime | None = None
+    heard: int = 0  # posts the filtered stream delivered for listening rules
     requests: int = 0
     seconds: float = 0.0
 
@@ -534,6 +547,7 @@ class Month:
         self.people = self._people(scale.followers + scale.mentions)
         self.done = Seeded()
         self._ids = iter(range(1, 10**9))
+        self.rule_ids: dict[str, str] = {}
 
     # planning
     def _people(self, count: int) -> list[Person]:
@@ -555,7 +569,7 @@ class Month:
     def plan(self) -> None:
         scale, rng = self.scale, self.rng
         span = self.end - self.start
-        self.at(self.start, self.add_keywords)
+        self.at(self.start, self.add_rules)
         gap = span / (scale.deals + 0.6)
         deals = []
         for i in range(scale.deals):
@@ -568,6 +582,7 @@ class Month:
             self.plan_reactions(deal, spike=deal is spike_deal)
         self.plan_followers(deals)
         self.plan_conversation()
+        self.plan_listening()
 
     def plan_deal(self, i: int, release: datetime, quantity: int | None = None) -> DemoDeal:
         title, price, list_price, currency = DEALS[i % len(DEALS)]
@@ -640,6 +655,13 @@ class Month:
             text = rng.choice(DMS)[1]
             self.at(when, self.dm, rng.choice(self.people[: scale.followers]), text, when)
 
+    def plan_listening(self) -> None:
+        rng = self.rng
+        for _ in range(self.scale.mentions):
+            when = self.during(self.start + timedelta(hours=1), self.scale.days * 24 - 1)
+            rule, text = rng.choice(HEARD)
+            self.at(when, self.heard, rule, rng.choice(self.people), text, when)
+
     # replaying
     def run(self) -> Seeded:
         started = time.monotonic()
@@ -653,9 +675,22 @@ class Month:
         self.done.seconds = time.monotonic() - started
         return self.done
 
-    def add_keywords(self) -> None:
-        for rule in KEYWORDS:
-            self.outlet.admin("POST", "/keywords", rule, expect=(201, 409))
+    def add_rules(self) -> None:
+        for rule in RULES:
+            created = self.outlet.admin("POST", "/listening/rules", rule, expect=(201,))
+            self.rule_ids[rule["name"]] = created["id"]
+
+    def heard(self, rule: str, who: Person, text: str, at: datetime) -> None:
+        """A filtered-stream webhook delivery (X's documented shape) of a post a rule matched."""
+        post_id = self.post_id()
+        self.outlet.x_delivery(
+            {
+                "data": {"id": post_id, "text": text, "created_at": v2_time(at), "author_id": who.id},
+                "includes": {"users": [{"id": who.id, "name": who.name, "username": who.handle}]},
+                "matching_rules": [{"id": "1", "tag": self.rule_ids[rule]}],
+            }
+        )
+        self.done.heard += 1
 
     def deal_fields(self, deal: DemoDeal, *, dm_subscribers: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib import deps
-from chalicelib.console import answering, sessions, views
+from chalicelib.console import answering, people, sessions, views
 from chalicelib.console.forms import MAX_FORM_BYTES, read_form
 from chalicelib.console.render import page, redirect, stylesheet
 from chalicelib.errors import ApiError
@@ -267,9 +267,19 @@ def community() -> Response:
     return _guarded(views.community)
 
 
+@console.route("/console/people")
+def people_search() -> Response:
+    return _guarded(people.people)
+
+
 @console.route("/console/people/{user_id}")
 def person(user_id: str) -> Response:
-    return _guarded(lambda visit: views.person(visit, user_id))
+    return _guarded(lambda visit: people.person(visit, unquote(user_id)))
+
+
+@console.route("/console/people/{user_id}/erase", methods=["POST"], content_types=FORM)
+def erase_person(user_id: str) -> Response:
+    return _guarded(lambda visit: people.erase(visit, unquote(user_id)))
 
 
 @console.route("/console/patterns")
@@ -289,14 +299,27 @@ def resume() -> Response:
 
 @console.route("/console/listening")
 def listening() -> Response:
-    return _guarded(views.listening)
+    from chalicelib.console import listening
+
+    return _guarded(listening.page)
 
 
-@console.route("/console/listening/keywords", methods=["POST"], content_types=FORM)
-def add_keyword() -> Response:
-    return _guarded(views.add_rule)
+@console.route("/console/listening/rules", methods=["POST"], content_types=FORM)
+def add_listening_rule() -> Response:
+    from chalicelib.console import listening
+
+    return _guarded(listening.add)
 
 
-@console.route("/console/listening/keywords/remove", methods=["POST"], content_types=FORM)
-def remove_keyword() -> Response:
-    return _guarded(views.remove_rule)
+@console.route("/console/listening/rules/remove", methods=["POST"], content_types=FORM)
+def remove_listening_rule() -> Response:
+    from chalicelib.console import listening
+
+    return _guarded(listening.remove)
+
+
+@console.route("/console/listening/posts/{post_id}/answer", methods=["POST"], content_types=FORM)
+def answer_listening_post(post_id: str) -> Response:
+    from chalicelib.console import listening
+
+    return _guarded(lambda visit: listening.answer(visit, unquote(post_id)))

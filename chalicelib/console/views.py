@@ -34,7 +34,7 @@ from chalicelib.deals import (
 )
 from chalicelib.errors import ApiError
 from chalicelib.feedback import KINDS, LABELS, deal_rollup, list_feedback
-from chalicelib.keywords import KeywordRule, add_keyword, list_keywords, remove_keyword
+from chalicelib.listening.rules import list_rules
 from chalicelib.posts import MAX_WEIGHTED_LENGTH
 from chalicelib.reports import channel_summary, deal_row
 from chalicelib.store import InvalidCursor, Item, Keys, Page, Store, without_keys
@@ -216,7 +216,7 @@ def cancel(visit: Visit, deal_id: str) -> Response:
     return redirect(visit.url(f"/deals/{deal_id}"))
 
 
-# --- inbox, community, people -----------------------------------------------------------------
+# --- inbox and community (people: chalicelib/console/people.py) ------------------------------------
 
 
 def inbox(visit: Visit) -> Response:
@@ -229,7 +229,7 @@ def inbox(visit: Visit) -> Response:
         name: visit.query.get(name, "")
         for name in ("state", "kind", "sentiment", "deal_id", "keyword", "since", "until")
     }
-    keywords = [str(rule["term"]) for rule in list_keywords(visit.store, limit=100).items]
+    keywords = [str(rule["name"]) for rule in list_rules(visit.store, limit=100).items]
     return visit.show(
         "inbox.html",
         422 if errors else 200,
@@ -325,25 +325,6 @@ def community(visit: Visit) -> Response:
     )
 
 
-def person(visit: Visit, user_id: str) -> Response:
-    store = visit.store
-    profile = store.get(Keys.follower(user_id))
-    subscriber = store.get(Keys.subscriber(user_id))
-    items, cursor = _filled(
-        lambda cursor: list_feedback(store, author_id=user_id, limit=PAGE_SIZE, cursor=cursor),
-        visit.query.get("cursor") or None,
-    )
-    return visit.show(
-        "person.html",
-        user_id=user_id,
-        profile=without_keys(profile) if profile else None,
-        subscriber=without_keys(subscriber) if subscriber else None,
-        items=items,
-        deal_titles=deal_titles(store, items),
-        next=cursor,
-    )
-
-
 # --- alerts and listening ---------------------------------------------------------------------
 
 
@@ -366,52 +347,6 @@ def resume(visit: Visit) -> Response:
     resume_publishing(visit.store, visit.now, by=visit.by)
     series.record_action(visit.store, by=visit.by, action="publishing resumed", subject="channel", at=visit.now)
     return redirect(visit.url("/alerts"))
-
-
-def listening(visit: Visit, errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    rules = list_keywords(visit.store, limit=100)
-    return visit.show(
-        "listening.html",
-        status,
-        rules=rules.items,
-        more=rules.next is not None,
-        errors=errors or {},
-        values={"term": visit.form.get("term", ""), "kind": visit.form.get("kind", "custom")},
-        kinds=("brand", "product", "competitor", "custom"),
-    )
-
-
-def add_rule(visit: Visit) -> Response:
-    from pydantic import ValidationError
-
-    try:
-        rule = KeywordRule.model_validate(
-            {"term": visit.form.get("term", ""), "kind": visit.form.get("kind", "custom")}
-        )
-    except ValidationError as exc:
-        names = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
-        errors = {}
-        if "term" in names:
-            errors["term"] = "Use 1 to 64 letters, digits, spaces or . & ' - (a leading # or $ is allowed)."
-        if "kind" in names:
-            errors["kind"] = "Pick brand, product, competitor or custom."
-        return listening(visit, errors, 422)
-    try:
-        add_keyword(visit.store, rule, visit.now, by=visit.by)
-    except ApiError:
-        return listening(visit, {"term": "This keyword is already tracked."}, 409)
-    series.record_action(visit.store, by=visit.by, action="keyword added", subject=rule.term, at=visit.now)
-    return redirect(visit.url("/listening"))
-
-
-def remove_rule(visit: Visit) -> Response:
-    term = visit.form.get("term", "")
-    try:
-        remove_keyword(visit.store, term)
-    except ApiError:
-        return listening(visit, {"remove": f"No keyword {term!r} to remove."}, 404)
-    series.record_action(visit.store, by=visit.by, action="keyword removed", subject=term, at=visit.now)
-    return redirect(visit.url("/listening"))
 
 
 def patterns(visit: Visit) -> Response:

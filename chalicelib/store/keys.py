@@ -329,15 +329,82 @@ class Keys:
         buckets are one query over a range of the partition."""
         return {"PK": Keys.FEELING, "SK": f"{iso(start)}#{shard}"}
 
-    KEYWORDS = "KEYWORDS"
+    # --- listening: rules, the posts they hear, and what those add up to (chalicelib.listening) ---
+    LISTENING_RULES = "LRULES"  # GSI1 listing of the listening rules, oldest first
 
     @staticmethod
-    def keyword(term: str) -> Key:
-        return {"PK": f"KEYWORD#{term.casefold()}", "SK": "KEYWORD"}
+    def listening_rule(rule_id: str) -> Key:
+        return {"PK": f"LRULE#{rule_id}", "SK": "RULE"}
 
     @staticmethod
-    def keyword_index(term: str) -> dict[str, str]:
-        return {"GSI1PK": Keys.KEYWORDS, "GSI1SK": term.casefold()}
+    def listening_rule_index(created_at: datetime, rule_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.LISTENING_RULES, "GSI1SK": f"{iso(created_at)}#{rule_id}"}
+
+    @staticmethod
+    def listening_rule_search(rule_id: str) -> Key:
+        """How far a rule's recent search got: its ``newest_id``, and a page run it has not finished."""
+        return {"PK": f"LRULE#{rule_id}", "SK": "SEARCH"}
+
+    @staticmethod
+    def listening_search() -> Key:
+        """The search schedule's own state: until when X asked it to pause (a 429)."""
+        return {"PK": "LISTENING", "SK": "SEARCH"}
+
+    LISTENING_POSTS = "LPOSTS"  # GSI1 listing of every post heard, newest first
+
+    @staticmethod
+    def listening_post(post_id: str) -> Key:
+        return {"PK": f"LPOST#{post_id}", "SK": "POST"}
+
+    @staticmethod
+    def listening_post_index(created_at: datetime, post_id: str) -> dict[str, str]:
+        return {"GSI1PK": Keys.LISTENING_POSTS, "GSI1SK": f"{iso(created_at)}#{post_id}"}
+
+    @staticmethod
+    def listening_author_index(author_id: str, created_at: datetime, post_id: str) -> dict[str, str]:
+        """GSI2: one author's heard posts, newest first (a person's page; erasing a person)."""
+        return {"GSI2PK": f"LAUTHOR#{author_id}", "GSI2SK": f"{iso(created_at)}#{post_id}"}
+
+    @staticmethod
+    def listening_author(author_id: str) -> str:
+        return f"LAUTHOR#{author_id}"
+
+    @staticmethod
+    def listening_heard(post_id: str, rule_id: str) -> Key:
+        """That a rule heard a post: written once, in the transaction that counts it for that rule."""
+        return {"PK": f"LPOST#{post_id}", "SK": f"RULE#{rule_id}"}
+
+    @staticmethod
+    def listening_rule_posts(rule_id: str) -> str:
+        return f"LRULEPOSTS#{rule_id}"
+
+    @staticmethod
+    def listening_heard_index(rule_id: str, created_at: datetime, post_id: str) -> dict[str, str]:
+        """GSI1: one rule's posts newest first, through the items that say it heard them."""
+        return {"GSI1PK": Keys.listening_rule_posts(rule_id), "GSI1SK": f"{iso(created_at)}#{post_id}"}
+
+    @staticmethod
+    def listening_terms_counted(post_id: str) -> Key:
+        """That a post's terms were counted in its week's trends (once, whichever rule heard it first)."""
+        return {"PK": f"LPOST#{post_id}", "SK": "TERMS"}
+
+    LISTENING_DAYS = "LISTENING#DAYS"
+    LISTENING_DAY_SHARDS = 10  # every post heard ADDs to one: ten spread a busy day
+
+    @staticmethod
+    def listening_day(day: str, shard: int) -> Key:
+        """One shard of the posts heard on a UTC day (YYYY-MM-DD), by rule and by kind, with
+        sentiment: share of voice reads a range of days with one query."""
+        return {"PK": Keys.LISTENING_DAYS, "SK": f"{day}#{shard}"}
+
+    @staticmethod
+    def listening_terms(week: str) -> str:
+        return f"LTERMS#{week}"
+
+    @staticmethod
+    def listening_term(week: str, term: str) -> Key:
+        """How many posts heard in an ISO week (``2026-W48``) used a term or hashtag (expires with a TTL)."""
+        return {"PK": Keys.listening_terms(week), "SK": term}
 
     # --- the console: operators, their sessions, sign-in throttles, what they did ---
     OPERATORS = "OPERATORS"
@@ -387,7 +454,8 @@ class Keys:
 
     @staticmethod
     def follower_handle(handle: str, user_id: str) -> Key:
-        """A follower under their handle, case-folded, so the console finds them by a handle's prefix."""
+        """A person under their handle, case-folded, so the console finds them by a handle's prefix:
+        written with a follow, and with feedback (people known only from what they said)."""
         folded = handle.casefold()
         return {"PK": Keys.handles(folded[:1]), "SK": f"{folded}#{user_id}"}
 
@@ -448,6 +516,32 @@ class Keys:
     def response_times(scope: str, week: str) -> Key:
         """Times to first answer in one ISO week (``2026-W48``) for one scope (``all`` or an operator)."""
         return {"PK": f"RESPONSES#{scope}", "SK": week}
+
+    # --- people: one X user as outlet knows them (chalicelib.people) ---
+    @staticmethod
+    def person(user_id: str) -> str:
+        """One person's partition: their feedback and the answers they were given, each in time
+        order (pointers and our own answers only: their texts stay on the feedback items, which a
+        deletion erases), and the mark of an erasure."""
+        return f"PERSON#{user_id}"
+
+    PERSON_FEEDBACK = "FEEDBACK#"
+    PERSON_ANSWER = "ANSWER#"
+
+    @staticmethod
+    def person_feedback(user_id: str, at: datetime, feedback_id: str) -> Key:
+        """A feedback item by this person (written in the item's own transaction)."""
+        return {"PK": Keys.person(user_id), "SK": f"{Keys.PERSON_FEEDBACK}{iso(at)}#{feedback_id}"}
+
+    @staticmethod
+    def person_answer(user_id: str, at: datetime, feedback_id: str, key: str) -> Key:
+        """An answer we sent this person (written in the answer's recording transaction)."""
+        return {"PK": Keys.person(user_id), "SK": f"{Keys.PERSON_ANSWER}{iso(at)}#{feedback_id}#{key}"}
+
+    @staticmethod
+    def person_erased(user_id: str) -> Key:
+        """That this person's texts were erased (X compliance), and when."""
+        return {"PK": Keys.person(user_id), "SK": "ERASED"}
 
     SAVED_REPLIES = "SAVED_REPLIES"
 

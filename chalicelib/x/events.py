@@ -1,7 +1,8 @@
 """X webhook payloads, both envelopes, mapped into one internal event model.
 
 The Account Activity API (chalicelib.x.account_activity) and the X Activity API
-(chalicelib.x.activity_api) describe the same things differently; everything after this module
+(chalicelib.x.activity_api) describe the same things differently (filtered-stream deliveries, posts
+for listening, are read by chalicelib.x.stream); everything after this module
 sees only the model of chalicelib.x.model. Events the service does not use are counted and
 dropped on the way.
 """
@@ -19,6 +20,7 @@ from chalicelib.x.model import (
     Delivery,
     DirectMessage,
     FollowChange,
+    HeardPost,
     Interaction,
     MalformedPayload,
     PostDeleted,
@@ -27,11 +29,13 @@ from chalicelib.x.model import (
     XId,
     XUser,
 )
+from chalicelib.x.stream import is_stream_delivery, read_stream_delivery
 
 __all__ = [
     "Delivery",
     "DirectMessage",
     "FollowChange",
+    "HeardPost",
     "Interaction",
     "MalformedPayload",
     "PostDeleted",
@@ -48,6 +52,8 @@ def parse_delivery(payload: Any, received_at: datetime) -> Delivery:
     if not isinstance(payload, dict):
         raise MalformedPayload("a webhook body is a JSON object")
     try:
+        if is_stream_delivery(payload):
+            return read_stream_delivery(payload)
         if "data" in payload and isinstance(payload["data"], dict) and "event_type" in payload["data"]:
             return read_activity(Activity.model_validate(payload).data, received_at)
         return read_account_activity(AccountActivity.model_validate(payload))

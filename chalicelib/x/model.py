@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 XId = str  # X ids exceed 2**53: always strings
 FollowKind = Literal["follow", "unfollow"]
@@ -85,16 +85,38 @@ class PostDeleted(BaseModel):
     user_id: XId
 
 
+class HeardPost(BaseModel):
+    """A public post a listening rule heard: delivered by the filtered stream (``matching_rules``)
+    or found by recent search. ``rule_tags`` are the tags X matched it with: outlet's rule ids."""
+
+    model_config = ConfigDict(frozen=True)
+
+    post_id: XId
+    text: str
+    created_at: datetime
+    author: XUser | None = None  # search without expansions names no author
+    conversation_id: XId | None = None
+    in_reply_to_user_id: XId | None = None
+    referenced: dict[str, XId] = Field(default_factory=dict)  # type (replied_to, quoted, retweeted) -> post id
+    engagement: dict[str, int] | None = None  # public_metrics, when X sent them
+    mentions: tuple[XId, ...] = ()  # the ids of the accounts it mentions (entities.mentions), when X sent them
+    rule_tags: tuple[str, ...] = ()
+    via: Literal["stream", "search"] = "stream"
+
+
 XEvent = FollowChange | Revocation | DirectMessage | Interaction | PostDeleted
 
 
 @dataclass
 class Delivery:
-    """One webhook body: whose account it concerns, the events we use, and how many we dropped."""
+    """One webhook body: whose account it concerns, the events we use, and how many we dropped.
+    A filtered-stream delivery concerns no account (``stream``): its post is ``heard``, for listening."""
 
     account_id: XId | None
     events: list[XEvent] = field(default_factory=list)
     unused: int = 0
+    stream: bool = False
+    heard: list[HeardPost] = field(default_factory=list)
 
 
 class Lenient(BaseModel):
@@ -114,3 +136,10 @@ def aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise MalformedPayload("a timestamp without a time zone")
     return moment.astimezone(UTC)
+
+
+_SNOWFLAKE_EPOCH_MS = 1288834974657  # X ids carry their creation time (milliseconds since this) above bit 22
+
+
+def snowflake_time(x_id: int | str) -> datetime:
+    return datetime.fromtimestamp(((int(x_id) >> 22) + _SNOWFLAKE_EPOCH_MS) / 1000, tz=UTC)

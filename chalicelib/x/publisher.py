@@ -22,6 +22,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from chalicelib.posts import tokens
 from chalicelib.publishing import DuplicateContent, NotSent, OutcomeUnknown, Published, RateLimited, Refused
 from chalicelib.store import utcnow
+from chalicelib.x.model import snowflake_time
 
 T = TypeVar("T")
 # tweepy sets no timeout. One call takes at most CONNECT + READ seconds (a little over 9 s), so a
@@ -32,10 +33,9 @@ RECENT_POSTS_READ = 20
 DM_EVENTS_READ = 50
 CLOCK_SKEW = timedelta(minutes=1)  # X's clock against ours, when a DM is compared with an attempt's time
 _LEADING_MENTIONS = re.compile(r"^(?:@\w{1,15}\s+)+")
-_SNOWFLAKE_EPOCH_MS = 1288834974657  # X ids carry their creation time (milliseconds since this) above bit 22
 
 
-class _TimeoutSession(requests.Session):
+class TimeoutSession(requests.Session):
     def request(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
         return super().request(*args, **kwargs)
@@ -49,12 +49,8 @@ def x_client(consumer_key: str, consumer_secret: str, access_token: str, access_
         access_token_secret=access_token_secret,
         wait_on_rate_limit=False,  # a Lambda must not sleep out a rate limit: the work waits instead
     )
-    client.session = _TimeoutSession()
+    client.session = TimeoutSession()
     return client
-
-
-def snowflake_time(x_id: int | str) -> datetime:
-    return datetime.fromtimestamp(((int(x_id) >> 22) + _SNOWFLAKE_EPOCH_MS) / 1000, tz=UTC)
 
 
 class XPublisher:
@@ -64,7 +60,9 @@ class XPublisher:
         self._clock = clock
 
     def post(self, text: str, *, key: str, deal_id: str | None = None, in_reply_to: str | None = None) -> Published:
-        response = _call(lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True))
+        response = call_x(
+            lambda: self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True)
+        )
         return Published(id=str(response.data["id"]), created_at=self._clock())
 
     def reply(self, text: str, *, key: str, in_reply_to: str, to: str) -> Published:
@@ -72,13 +70,13 @@ class XPublisher:
         return self.post(text, key=key, in_reply_to=in_reply_to)
 
     def send_dm(self, to: str, text: str, *, key: str, deal_id: str | None = None) -> Published:
-        response = _call(lambda: self._client.create_direct_message(participant_id=to, text=text, user_auth=True))
+        response = call_x(lambda: self._client.create_direct_message(participant_id=to, text=text, user_auth=True))
         return Published(id=str(response.data["dm_event_id"]), created_at=self._clock())
 
     def find_post(self, text: str, *, key: str) -> Published | None:
         """The account's recent post with this text, if any. X rewrites links to t.co, so texts are
         compared by their words, with any link as one token."""
-        response = _call(
+        response = call_x(
             lambda: self._client.get_users_tweets(
                 id=self._account_id, max_results=RECENT_POSTS_READ, tweet_fields=["created_at"], user_auth=True
             )
@@ -94,7 +92,7 @@ class XPublisher:
         """Our DM with this text in the conversation with ``to``, created at or after ``since``
         (``GET /2/dm_conversations/with/:participant_id/dm_events``, newest first). An event's time
         is its ``created_at`` or, when X leaves it out, the time its id carries."""
-        response = _call(
+        response = call_x(
             lambda: self._client.get_direct_message_events(
                 participant_id=to,
                 dm_event_fields=["created_at", "sender_id", "text"],
@@ -117,7 +115,7 @@ def _without_leading_mentions(text: str) -> str:
     return _LEADING_MENTIONS.sub("", text)
 
 
-def _call(request: Callable[[], T]) -> T:
+def call_x(request: Callable[[], T]) -> T:
     """One request to X, its failure read into what is known about it."""
     try:
         return request()

@@ -32,9 +32,12 @@ def one(page: Any, selector: str) -> Any:
 
 
 def wait_for(page: Any, condition: Callable[[Any], Any], what: str, timeout: float = 10) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(page, timeout).until(condition, message=f"waiting for {what}; at {page.current_url}")
+    # An element read while the next page replaces it goes stale: that is "not yet", not a failure.
+    waiting = WebDriverWait(page, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return waiting.until(condition, message=f"waiting for {what}; at {page.current_url}")
 
 
 def path_of(page: Any) -> str:
@@ -205,6 +208,54 @@ def test_the_inbox_filters_by_sentiment_and_by_kind(page: Any, console: Service)
     dms = by_css(page, '[data-testid="feedback-item"]')
     assert dms
     assert {e.get_attribute("data-kind") for e in dms} == {"dm"}
+
+
+def test_the_listening_page_shows_share_of_voice_the_posts_heard_and_takes_a_rule(page: Any, console: Service) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    signed_in(page, console)
+    page.get(console.url + "/console/listening")
+    chart = one(page, 'figure[data-chart="share-of-voice"]')
+    assert chart.find_element("tag name", "svg").size["width"] > 100
+    shown = {
+        str(r.get_attribute("data-voice")): int(
+            str(r.find_element("css selector", "td[data-value]").get_attribute("data-value"))
+        )
+        for r in chart.find_elements("css selector", "tr[data-voice]")
+    }
+    voices = console.admin("/listening/share-of-voice?days=30")["voices"]
+    assert shown == {v["voice"]: v["total"] for v in voices}
+    assert sum(shown.values()) > 0
+    heard = console.all_pages("/listening/posts")
+    listed = [e.get_attribute("data-post-id") for e in by_css(page, '[data-testid="heard-post"]')]
+    assert listed == [p["id"] for p in heard][: len(listed)]
+    assert listed
+    brand_posts = {p["id"] for p in heard if "brand" in p["kinds"]}
+    answerable = {
+        e.get_attribute("data-post-id")
+        for e in by_css(page, '[data-testid="heard-post"]')
+        if e.find_elements("css selector", '[data-testid="answer-post"]')
+    }
+    assert answerable == brand_posts & set(listed)
+
+    Select(one(page, "#filter-kind")).select_by_value("competitor")
+    one(page, '[data-testid="filter-posts"]').click()
+    wait_for(page, lambda p: "kind=competitor" in p.current_url, "the posts filtered by kind")
+    competitor = {e.get_attribute("data-post-id") for e in by_css(page, '[data-testid="heard-post"]')}
+    assert competitor
+    assert competitor <= {p["id"] for p in heard if "competitor" in p["kinds"]}
+
+    page.get(console.url + "/console/listening")
+    fill(page, "name", "Fabrikam")
+    Select(one(page, "#kind")).select_by_value("competitor")
+    fill(page, "query", "Fabrikam lang:en")
+    one(page, '[data-testid="add-rule"]').click()
+    wait_for(page, lambda p: by_css(p, "tr[data-rule-id] code"), "the rules table")
+    added = [r for r in by_css(page, "tr[data-rule-id]") if "Fabrikam" in text_of(r)]
+    assert len(added) == 1
+    assert "Fabrikam lang:en" in text_of(added[0])
+    added[0].find_element("css selector", '[data-testid="remove-rule"]').click()  # leave the seeded rules as they were
+    wait_for(page, lambda p: not [r for r in by_css(p, "tr[data-rule-id]") if "Fabrikam" in text_of(r)], "the removal")
 
 
 def test_signing_out_ends_the_session_for_good(page: Any, console: Service) -> None:

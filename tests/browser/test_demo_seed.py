@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from localcloud.demo import KEYWORDS
+from localcloud.demo import RULES
 from tests.browser.harness import Service
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,11 @@ def test_clicks_orders_feedback_keywords_and_the_spike_reach_the_report(service:
     assert {f["kind"] for f in feedback} >= {"reply", "mention", "dm", "like"}
     assert {f["sentiment"]["label"] for f in feedback} == {"positive", "neutral", "negative"}
     assert any(f["keywords"] for f in feedback)
-    assert {k["term"] for k in service.all_pages("/keywords")} == {k["term"] for k in KEYWORDS}
+    assert {r["name"] for r in service.all_pages("/listening/rules")} == {r["name"] for r in RULES}
+    heard = service.all_pages("/listening/posts")
+    assert len(heard) == seeded.heard > 0
+    voices = {v["voice"]: v["total"] for v in service.admin("/listening/share-of-voice?days=31")["voices"]}
+    assert voices["brand"] + voices["Contoso"] == seeded.heard
     spikes = [a for a in service.all_pages("/alerts") if a["kind"] == "negative_spike"]
     assert len(spikes) == 1
     assert seeded.spike_at is not None

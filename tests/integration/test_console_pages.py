@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.community import record_follow_change
 from chalicelib.feedback import record_feedback
-from chalicelib.keywords import KeywordRule, add_keyword, all_rules
+from chalicelib.listening.rules import LocalRuleSync, RuleFields, add_rule, all_rules, list_rules
 from chalicelib.sentiment import VaderClassifier
 from chalicelib.store import Store
 from chalicelib.x.events import FollowChange, Interaction, XUser
@@ -146,7 +146,7 @@ def test_the_inbox_lists_newest_first_filters_and_links_deal_and_author(
     browser: Browser, store: Store, clock: FakeClock
 ) -> None:
     now = clock()
-    add_keyword(store, KeywordRule(term="XPS"), now)
+    add_rule(store, RuleFields(name="XPS", kind="product", query="XPS"), now, LocalRuleSync())
     say(store, 1, "The XPS deal is great, love it", now - timedelta(days=3), author="601", handle="ana")
     say(store, 2, "Shipping was awful and slow", now - timedelta(days=2), author="602", handle="bo")
     say(store, 3, "Is the XPS back in stock?", now - timedelta(days=1), author="603", handle="cy")
@@ -196,16 +196,6 @@ def test_the_community_page_finds_followers_by_handle_prefix(browser: Browser, s
     assert re.findall(r'<tr data-user-id="([^"]+)">', text(browser.get("/console/community?handle=dell"))) == ["701"]
 
 
-def test_a_persons_page_shows_their_standing_and_feedback(browser: Browser, store: Store, clock: FakeClock) -> None:
-    follow(store, "801", "loyal", clock() - timedelta(days=5))
-    say(store, 1, "Best outlet ever", clock() - timedelta(days=1), author="801", handle="loyal")
-    say(store, 2, "Not me", clock() - timedelta(days=1), author="802", handle="other")
-    page = text(browser.get("/console/people/801"))
-    assert "@loyal" in page
-    assert "yes, since" in page
-    assert re.findall(r'data-feedback-id="([^"]+)"', page) == ["post:1"]
-
-
 def test_alerts_show_the_hold_and_resume_records_who(
     browser: Browser, api: Any, admin: dict[str, str], store: Store
 ) -> None:
@@ -223,23 +213,87 @@ def test_alerts_show_the_hold_and_resume_records_who(
     assert 'data-state="active"' in text(browser.get("/console/alerts"))
 
 
-def test_keywords_are_added_and_removed_on_the_listening_page_recording_who(browser: Browser, store: Store) -> None:
-    added = browser.submit(
-        "/console/listening", "/console/listening/keywords", {"term": "Alienware", "kind": "competitor"}
-    )
+def test_listening_rules_are_added_and_removed_on_the_listening_page_recording_who(
+    browser: Browser, store: Store
+) -> None:
+    form = {"name": "Alienware", "kind": "competitor", "query": "alienware"}
+    added = browser.submit("/console/listening", "/console/listening/rules", form)
     assert added.status_code == 303
-    assert [(r["term"], r["kind"], r["created_by"]) for r in all_rules(store)] == [("Alienware", "competitor", EMAIL)]
-    bad = browser.submit("/console/listening", "/console/listening/keywords", {"term": "<b>", "kind": "custom"})
+    (rule,) = list_rules(store).items
+    assert (rule["name"], rule["kind"], rule["query"], rule["created_by"]) == (
+        "Alienware",
+        "competitor",
+        '"alienware"',
+        EMAIL,
+    )
+    bad = browser.submit("/console/listening", "/console/listening/rules", {**form, "query": "colour:<b>"})
     assert bad.status_code == 422
-    assert 'data-field="term">' in text(bad)
-    twice = browser.submit("/console/listening", "/console/listening/keywords", {"term": "alienware", "kind": "custom"})
-    assert twice.status_code == 409
-    removed = browser.submit("/console/listening", "/console/listening/keywords/remove", {"term": "Alienware"})
+    assert 'data-field="query">' in text(bad)
+    assert "<b>" not in text(bad)
+    assert "not an X search operator" in text(bad)
+    page = text(browser.get("/console/listening"))
+    assert f'data-rule-id="{rule["id"]}"' in page
+    assert 'data-sync="synced"' in page
+    assert browser.post("/console/listening/rules/remove", {"rule_id": rule["id"]}).status_code == 403  # no token
+    removed = browser.submit("/console/listening", "/console/listening/rules/remove", {"rule_id": rule["id"]})
     assert removed.status_code == 303
-    assert all_rules(store) == []
+    assert list_rules(store).items == []
     activity = text(browser.get("/console/alerts"))
-    assert "keyword removed" in activity
-    assert "keyword added" in activity
+    assert "listening rule removed" in activity
+    assert "listening rule added" in activity
+
+
+def test_the_listening_page_shows_share_of_voice_terms_and_posts_and_answers_brand_posts(
+    browser: Browser, store: Store, clock: FakeClock
+) -> None:
+    from chalicelib.listening.posts import hear_delivery
+    from chalicelib.x.events import parse_delivery
+    from tests.factories import load_event
+
+    now = datetime.now(UTC)
+    brand = add_rule(store, RuleFields(name="Dell", kind="brand", query="dell"), now, LocalRuleSync())
+    rival = add_rule(store, RuleFields(name="HP", kind="competitor", query="hp"), now, LocalRuleSync())
+    for n, (words, rule_id, author) in enumerate(
+        [
+            ("I love my dell <script>x</script>", brand["id"], "71"),
+            ("hp is awful", rival["id"], "72"),
+            ("hp ok", rival["id"], "73"),
+        ]
+    ):
+        payload = load_event("x/x_filtered_stream_webhook_post.json")
+        payload["data"].update(id=f"187000000000000000{n}", text=words, author_id=author, created_at=now.isoformat())
+        payload["data"]["public_metrics"] = {"like_count": 10 if n == 1 else 1, "retweet_count": 0}
+        payload["includes"]["users"][0].update(id=author, username=f"user{author}")
+        payload["matching_rules"] = [{"id": "1", "tag": rule_id}]
+        hear_delivery(
+            store, parse_delivery(payload, now).heard, classifier=VaderClassifier(), account_id="1111111", now=now
+        )
+
+    page = text(browser.get("/console/listening"))
+    assert re.findall(r'data-post-id="([^"]+)"', page) == [
+        "1870000000000000002",
+        "1870000000000000001",
+        "1870000000000000000",
+    ]
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;" in page
+    assert '<tr data-voice="brand"><td>brand</td><td data-value="1">' in page
+    assert '<tr data-voice="HP"><td>HP</td><td data-value="2">' in page
+    assert page.count('data-testid="answer-post"') == 1  # only the post about the brand
+    assert "<script" not in page.split("</head>")[-1]
+    by_rule = text(browser.get(f"/console/listening?rule={rival['id']}"))
+    assert re.findall(r'data-post-id="([^"]+)" data-score', by_rule) == ["1870000000000000001", "1870000000000000002"]
+    negative = text(browser.get("/console/listening?sentiment=negative"))
+    assert re.findall(r'data-post-id="([^"]+)"', negative) == ["1870000000000000001"]
+    assert browser.get("/console/listening?kind=rival").status_code == 422
+
+    answered = browser.submit("/console/listening", "/console/listening/posts/1870000000000000000/answer", {})
+    assert answered.status_code == 303
+    assert answered.headers["Location"].endswith("/console/inbox/post%3A1870000000000000000")
+    thread = text(browser.get("/console/inbox/post%3A1870000000000000000"))
+    assert "I love my dell" in thread
+    refused = browser.submit("/console/listening", "/console/listening/posts/1870000000000000001/answer", {})
+    assert refused.status_code == 409
 
 
 def test_a_deal_page_shows_its_figures_and_the_feedback_about_it(

@@ -73,7 +73,8 @@ def test_a_reply_to_a_deal_post_is_linked_and_rolled_up(api: Any, admin: dict[st
 
     deal = released_deal(deps.store())
     headers = {**admin, "Content-Type": "application/json"}
-    api.http.post("/keywords", body=b'{"term": "XPS", "kind": "product"}', headers=headers)
+    rule = b'{"name": "XPS", "kind": "product", "query": "XPS"}'
+    assert api.http.post("/listening/rules", body=rule, headers=headers).status_code == 201
     post(api, reply("1900000000000000001", "Love my new #XPS, great deal!", deal["post_id"]))
     post(api, reply("1900000000000000002", "Shipping was terrible and slow", deal["post_id"], author="42"))
     post(api, reply("1900000000000000003", "When is the next one?", deal["post_id"], author="43"))

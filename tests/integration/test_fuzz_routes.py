@@ -61,7 +61,7 @@ Route = tuple[str, str]  # (method, path template)
 # Routes that legitimately accept a kind of mistake: the suite does not send it to them.
 ACCEPTS: dict[Route, dict[str, str]] = {
     ("POST", "/channel/resume"): {"body": "reads no body: resuming publishing is the whole request"},
-    ("DELETE", "/keywords/{term}"): {"path": "removing a keyword that is not there is done (204)"},
+    ("POST", "/people/{user_id}/erase"): {"body": "reads no body: erasing the person is the whole request"},
 }
 # Paths that may refuse with a status besides the 4xx the mistake calls for, by path prefix: the
 # console's pages send a visitor without a session to its sign-in page (303).
@@ -111,6 +111,7 @@ SIGNED: dict[Route, Signer] = {
             _compact(xaa_follow(ACCOUNT, "777", "a7d5c2f0-0000-4000-8000-000000000001")),
             _compact({**load_event("x/x_user_event_revoke.json"), "for_user_id": ACCOUNT}),
             _compact({**load_event("x/x_dm_event.json"), "for_user_id": ACCOUNT}),
+            _compact(load_event("x/x_filtered_stream_webhook_post.json")),
         ),
     ),
     ("POST", "/webhooks/shopify/orders"): Signer(
@@ -129,7 +130,8 @@ DEAL = {
     "code": "FUZZ20",
     "release_at": "2030-01-01T12:00:00Z",
 }
-PLAUSIBLE_BODIES = (_compact(DEAL), _compact({"term": "laptop"}), _compact({"text": "thanks!"}), b"")
+RULE = {"name": "Dell", "kind": "brand", "query": "dell"}
+PLAUSIBLE_BODIES = (_compact(DEAL), _compact(RULE), _compact({"text": "thanks!"}), b"")
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
