@@ -9,7 +9,7 @@ VALIDATE_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run operator test lint typecheck unit package validate deploy bench load clean
-.PHONY: demo browser screenshots
+.PHONY: demo browser screenshots train-sentiment
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ deploy: $(STAMP)  ## validate, then aws cloudformation package/deploy (needs rea
 
 bench: $(STAMP)  ## figures beside their floors (bench/)
 	$(BIN)/python -m bench
+
+train-sentiment: $(STAMP)  ## chalicelib/sentiment/model.bin.gz from ../shared/data/sentiment (SENTIMENT_DATA); prints val figures
+	$(BIN)/python -m training.train_sentiment
 
 load: $(STAMP)  ## only the load figure: `make run` under 8 concurrent senders (LOAD_SENDERS, LOAD_X_DELIVERIES, LOAD_ORDERS)
 	$(BIN)/python -m bench.load

@@ -16,6 +16,7 @@ from typing import Any
 from bench.dms import bench_dms
 from bench.listening import bench_listening
 from bench.peer_idempotency import bench_peer
+from bench.sentiment import bench_sentiment
 
 PROJECT = Path(__file__).resolve().parent.parent
 BENCH_SECRET = "bench-only-webhook-secret"  # noqa: S105 - signs payloads made up in this process
@@ -330,6 +331,7 @@ GROUPS: dict[str, Callable[[], None]] = {
     "orders": bench_orders,
     "dms": lambda: bench_dms(row),  # bench/dms.py: DMs waiting, sent, and the fan-out
     "listening": lambda: bench_listening(row),  # bench/listening.py: posts heard by stream and search, X reads
+    "sentiment": lambda: bench_sentiment(row),  # bench/sentiment.py: the model vs VADER
     "peer": bench_peer_rounds,
 }
 

@@ -95,6 +95,8 @@ def test_the_zip_is_lean_and_carries_no_dev_code(packaged: tuple[dict[str, Any],
     # The console renders from files: its templates, stylesheet and Jinja2 travel with the code.
     assert {"chalicelib/console/templates/base.html", "chalicelib/console/static/console.css"} <= set(names)
     assert "jinja2/environment.py" in names
+    assert "chalicelib/sentiment/model.bin.gz" in names  # the trained sentiment model, read at run time
+    assert not [n for n in names if n.startswith("training/")]
     assert not [n for n in names if removable(n)], "infra/slim.py's leftovers"
 
 

@@ -1,4 +1,5 @@
-"""Sentiment on short social texts: clear feelings, neutral facts, negation, emphasis and emoji."""
+"""VADER (``SENTIMENT_MODEL=vader``) on short social texts: clear feelings, neutral facts, negation,
+emphasis and emoji. The trained default model: test_sentiment_model.py."""
 
 from __future__ import annotations
 
@@ -45,12 +46,7 @@ def test_labels_follow_the_plus_minus_0_05_convention() -> None:
     )
 
 
-def test_the_default_classifier_is_vader_and_sentiment_model_selects_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SENTIMENT_MODEL", raising=False)
-    assert isinstance(default_classifier(), VaderClassifier)
-    assert default_classifier().score("Love this deal!").label == "positive"
+def test_sentiment_model_vader_selects_vader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENTIMENT_MODEL", "VADER")
     assert isinstance(default_classifier(), VaderClassifier)
-    monkeypatch.setenv("SENTIMENT_MODEL", "bert")
-    with pytest.raises(ValueError, match="SENTIMENT_MODEL"):
-        default_classifier()
+    assert default_classifier().score("Love this deal!").label == "positive"

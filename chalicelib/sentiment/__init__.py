@@ -1,7 +1,10 @@
-"""Sentiment of short social text, behind an interface a better classifier can replace.
+"""Sentiment of short social text, behind one interface: a classifier trained on labelled tweets
+(``linear``, the default: chalicelib/sentiment/linear.py, trained by `make train-sentiment`) or
+VADER (``SENTIMENT_MODEL=vader``). Importing this package loads neither model: each loads at its
+first score, once per container.
 
 VADER is made for posts: it reads emoji, capitals, exclamation marks and negation. Mentions and
-links say nothing about feeling, so they are removed before scoring.
+links say nothing about feeling, so they are removed before it scores.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 Label = Literal["positive", "neutral", "negative"]
 THRESHOLD = 0.05  # VADER's own convention for the compound score
-_NOISE = re.compile(r"(?:@\w{1,15}|https?://\S+)")
+NOISE = re.compile(r"(?:@\w{1,15}|https?://\S+)")
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ def label_of(compound: float) -> Label:
 
 
 @functools.cache
-def _analyzer() -> Any:
+def vader_analyzer() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # reads its lexicon: once
 
     return SentimentIntensityAnalyzer()
@@ -48,23 +51,30 @@ def _analyzer() -> Any:
 
 class VaderClassifier:
     def score(self, text: str) -> Sentiment:
-        cleaned = _NOISE.sub(" ", text).strip()
-        compound = float(_analyzer().polarity_scores(cleaned)["compound"]) if cleaned else 0.0
+        cleaned = NOISE.sub(" ", text).strip()
+        compound = float(vader_analyzer().polarity_scores(cleaned)["compound"]) if cleaned else 0.0
         return Sentiment(label_of(compound), Decimal(str(round(compound, 4))))
 
 
-MODELS = ("vader",)
+MODELS = ("linear", "vader")
+DEFAULT_MODEL = "linear"
 
 
 def default_classifier() -> Classifier:
-    """The classifier the service uses (CONTRACT): ``SENTIMENT_MODEL`` names it, VADER by default.
-    Read at call time; one instance per model and container."""
-    name = os.environ.get("SENTIMENT_MODEL", "vader").strip().lower() or "vader"
+    """The classifier the service uses (CONTRACT): ``SENTIMENT_MODEL`` names it, the trained model
+    by default. Read at call time; one instance per model and container."""
+    name = os.environ.get("SENTIMENT_MODEL", "").strip().lower() or DEFAULT_MODEL
     if name not in MODELS:
-        raise ValueError(f"SENTIMENT_MODEL must be one of {', '.join(MODELS)}, not {name!r}")
+        from chalicelib.config import ConfigurationError
+
+        raise ConfigurationError(f"SENTIMENT_MODEL must be one of {', '.join(MODELS)}, not {name!r}")
     return _classifier(name)
 
 
 @functools.cache
 def _classifier(name: str) -> Classifier:
-    return VaderClassifier()
+    if name == "vader":
+        return VaderClassifier()
+    from chalicelib.sentiment.linear import LinearClassifier
+
+    return LinearClassifier()
