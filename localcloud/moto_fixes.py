@@ -50,6 +50,7 @@ READ_ACTIONS = frozenset(
     }
 )
 _installed = False
+_serialised = False
 _change_lock = threading.Lock()
 _change_count = 0
 
@@ -71,10 +72,21 @@ def install() -> None:
     if _installed:
         return
     _stop_tracking_instances()
-    _serialise_dynamodb()
+    serialise()
     _query_only_the_partition()
-    _serialise_sqs_queue_changes()
     _installed = True
+
+
+def serialise() -> None:
+    """Only the locks (idempotent): one DynamoDB request at a time, queue changes under the queue's
+    lock. For tests that run LocalCloud's threads beside the test client on the in-process moto,
+    where the rest of install() (instance tracking off) would change what mock_aws resets."""
+    global _serialised  # noqa: PLW0603 - patches are process-wide and must be applied once
+    if _serialised:
+        return
+    _serialise_dynamodb()
+    _serialise_sqs_queue_changes()
+    _serialised = True
 
 
 def _stop_tracking_instances() -> None:

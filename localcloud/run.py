@@ -96,6 +96,11 @@ class LocalCloud:
     def start(self) -> None:
         from chalice.app import ScheduledEventConfig, SQSEventConfig
 
+        from localcloud import moto_fixes
+
+        # The timers and pollers call moto from their own threads, beside the requests: whatever moto
+        # serves them (in this process or the embedded server) must take one change at a time.
+        moto_fixes.serialise()
         for source in self.app.event_sources:
             if isinstance(source, ScheduledEventConfig):
                 period = self.tick_seconds or schedule_period(source.schedule_expression)
