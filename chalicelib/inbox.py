@@ -105,7 +105,7 @@ def _apply(
             applied = record_feedback(store, event, classifier, rules, spikes, notify)
             if applied:
                 reopen_conversation_of(store, event)
-            if isinstance(event, Interaction) and event.kind in ("quote", "mention") and event.post_id:
+            if isinstance(event, Interaction) and event.kind in ("reply", "quote", "mention") and event.post_id:
                 from chalicelib.listening.posts import withdraw_post
 
                 withdraw_post(store, event.post_id)  # heard by listening first: counted once, as feedback

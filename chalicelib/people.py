@@ -255,10 +255,15 @@ def erase_person(
     """Erase one person's texts everywhere outlet keeps them (see the module's docstring). 404 for
     someone outlet has never heard of; idempotent; at most ``max_pages`` pages of each list a call."""
     check_user_id(user_id)
+    # Feedback recorded before people had their own entries is found through them only once the
+    # backfill is through: each call moves it on, and no erasure is done before it is.
+    index_earlier_feedback(store, now)
+    indexed = bool((store.get(Keys.migration(INDEX_MIGRATION)) or {}).get("done_at"))
     follower = store.get(Keys.follower(user_id))
     subscriber = store.get(Keys.subscriber(user_id))
     erased = store.get(Keys.person_erased(user_id))
-    if not (follower or subscriber or erased) and not _has_entries(store, user_id) and not _was_heard(store, user_id):
+    known = follower or subscriber or erased or _has_entries(store, user_id) or _was_heard(store, user_id)
+    if not known and indexed:
         raise NotFound(f"outlet has never heard of X user {user_id}", fields={"user_id": "unknown"})
     marker = store.update(
         Keys.person_erased(user_id),
@@ -270,7 +275,8 @@ def erase_person(
     answers, answers_done = _unlink_answers(store, user_id, page_size, max_pages)
     heard = erase_listening_posts(store, user_id)
     _forget_profile(store, user_id, follower, subscriber, handles)
-    return Erasure(user_id, feedback, answers, heard, feedback_done and answers_done, str(marker["erased_at"]))
+    done = feedback_done and answers_done and indexed
+    return Erasure(user_id, feedback, answers, heard, done, str(marker["erased_at"]))
 
 
 def _has_entries(store: Store, user_id: str) -> bool:

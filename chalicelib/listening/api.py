@@ -40,10 +40,13 @@ class PostFilter:
                 moment = datetime.fromisoformat(since.replace("Z", "+00:00")) if len(since) <= 40 else None
             except ValueError:
                 moment = None
-            if moment is None or moment.tzinfo is None:
+            try:
+                wanted["since"] = moment.astimezone(UTC) if moment and moment.tzinfo else None
+            except OverflowError:  # year 1 or 9999 with an offset: no UTC time to compare
+                wanted["since"] = None
+            if wanted["since"] is None:
+                del wanted["since"]
                 errors["since"] = "an ISO 8601 time with an offset or Z, like 2026-11-01T00:00:00Z"
-            else:
-                wanted["since"] = moment.astimezone(UTC)
         if errors:
             raise BadRequest("the listening filters are not valid", fields=errors)
         return wanted
@@ -53,6 +56,6 @@ def days_param(params: dict[str, str], *, default: int) -> int:
     raw = params.get("days", "")
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+    if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= MAX_DAYS:  # isdigit() takes "²"
         raise BadRequest(f"days must be 1 to {MAX_DAYS}", fields={"days": f"a whole number from 1 to {MAX_DAYS}"})
     return int(raw)

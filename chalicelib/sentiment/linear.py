@@ -100,4 +100,7 @@ class LinearClassifier:
     """The trained model (the default); its file is read at the first score, once per container."""
 
     def score(self, text: str) -> Sentiment:
-        return load_model().score(text)
+        if not any(ch.isalnum() or not ch.isascii() for ch in text):
+            return Sentiment("neutral", Decimal("0"))  # blank or punctuation only: the bias alone leans negative
+        # A lone surrogate cannot be hashed as UTF-8 bytes; X's JSON can carry one.
+        return load_model().score(text.encode("utf-8", "replace").decode("utf-8"))

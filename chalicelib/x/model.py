@@ -135,7 +135,10 @@ def epoch_millis(value: str) -> datetime:
 def aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise MalformedPayload("a timestamp without a time zone")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: no such UTC time
+        raise MalformedPayload("a timestamp out of range") from None
 
 
 _SNOWFLAKE_EPOCH_MS = 1288834974657  # X ids carry their creation time (milliseconds since this) above bit 22

@@ -58,7 +58,11 @@ class _Post(Lenient):
     @classmethod
     def _counts_only(cls, value: Any) -> Any:
         if isinstance(value, dict):  # X adds metrics freely; keep the whole numbers it sends
-            return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
+            return {
+                str(k): v
+                for k, v in value.items()
+                if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63  # DynamoDB's numbers hold it
+            }
         return value
 
 

@@ -1,7 +1,8 @@
 """`make screenshots`: the console of `make demo`'s month, in headless chromium, as PNGs in docs/.
 
 Seeds a fresh local service exactly as `make demo` does (a month through the real routes), signs
-in through the form and saves the overview at 1280 px (desktop) and 390 px (phone) wide.
+in through the form and saves the overview at 1280 px (desktop) and 390 px (phone) wide, the
+inbox, the listening page and the page of the person who said the most recent thing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ SHOTS = (
     ("console-overview.png", "/console", 1280),
     ("console-overview-mobile.png", "/console", 390),
     ("console-inbox.png", "/console/inbox", 1280),
+    ("console-listening.png", "/console/listening", 1280),
 )
 
 
@@ -32,7 +34,9 @@ def main(out: Path = PROJECT_DIR / "docs") -> int:
         browser = Browser()
         try:
             sign_in(browser.driver, service)
-            for name, path, width in SHOTS:
+            latest = service.admin("/feedback?limit=1")["items"]
+            person = [("console-person.png", f"/console/people/{latest[0]['author_id']}", 1280)] if latest else []
+            for name, path, width in [*SHOTS, *person]:
                 browser.driver.get(service.url + path)
                 browser.full_page_screenshot(out / name, width)
                 print(f"  {out / name}")

@@ -407,8 +407,9 @@ def test_a_stream_delivery_we_cannot_read_is_a_400_and_changes_nothing(api: Any,
     assert json.loads(api.http.get("/listening/posts", headers=admin).body)["items"] == []
 
 
-def test_a_quote_heard_first_then_captured_as_feedback_is_counted_once_as_feedback(
-    api: Any, admin: dict[str, str]
+@pytest.mark.parametrize("reference", ["quoted", "replied_to"])
+def test_a_quote_or_reply_heard_first_then_captured_as_feedback_is_counted_once_as_feedback(
+    api: Any, admin: dict[str, str], reference: str
 ) -> None:
     brand = rule(api, admin, "Dell", "brand", "dell")
     rival = rule(api, admin, "HP", "competitor", "hp")
@@ -416,16 +417,19 @@ def test_a_quote_heard_first_then_captured_as_feedback_is_counted_once_as_feedba
     voice = json.loads(api.http.get("/listening/share-of-voice", headers=admin).body)
     assert [v["total"] for v in voice["voices"]] == [1, 1]
     # then the account's webhook delivers it: a quote of the brand's post (X Activity API)
-    quote = load_event("x/x_xaa_post_create.json")
+    quote = load_event("x/x_xaa_post_create.json" if reference == "quoted" else "x/x_xaa_post_reply_create.json")
     quote["data"]["filter"]["user_id"] = ACCOUNT
     quote["data"]["payload"].update(
         id="1860000000000000070",
         author_id="2244994945",
         text="dell beats hp, see this",
-        referenced_tweets=[{"type": "quoted", "id": "1860000000000000001"}],
+        referenced_tweets=[{"type": reference, "id": "1860000000000000001"}],
     )
+    if reference == "replied_to":  # a reply to the brand's post (the stream's copy says nothing of it)
+        quote["data"]["payload"].update(in_reply_to_user_id=ACCOUNT, in_reply_to_tweet_id="1860000000000000001")
     assert deliver(api, quote).status_code == 200
-    assert [f["kind"] for f in json.loads(api.http.get("/feedback", headers=admin).body)["items"]] == ["quote"]
+    kind = "quote" if reference == "quoted" else "reply"
+    assert [f["kind"] for f in json.loads(api.http.get("/feedback", headers=admin).body)["items"]] == [kind]
     voice = json.loads(api.http.get("/listening/share-of-voice", headers=admin).body)
     assert [v["total"] for v in voice["voices"]] == [0, 0]
     assert all(r["total"] == 0 for r in voice["rules"])
@@ -433,3 +437,21 @@ def test_a_quote_heard_first_then_captured_as_feedback_is_counted_once_as_feedba
     # and the stream delivering it again adds nothing: it is feedback now
     again = json.loads(deliver(api, delivery("1860000000000000070", "dell beats hp", [brand["id"]])).body)
     assert again == {"applied": 0, "duplicates": 0, "ignored": 1}
+
+
+def test_out_of_range_filters_and_payload_values_are_4xx_and_store_nothing(api: Any, admin: dict[str, str]) -> None:
+    brand = rule(api, admin, "Dell", "brand", "dell")
+    for path in (
+        "/listening/share-of-voice?days=%C2%B2",  # "²": a digit to str.isdigit(), not to int()
+        f"/listening/rules/{brand['id']}/top?days=%C2%B2",
+        "/listening/posts?since=0001-01-01T00:00:00%2B01:00",  # no such UTC time
+        "/listening/posts?since=9999-12-31T23:59:59-01:00",
+    ):
+        response = api.http.get(path, headers=admin)
+        assert response.status_code == 400, (path, response.body)
+    ancient = delivery("1860000000000000081", "dell", [brand["id"]], at="0001-01-01T00:00:00+01:00")
+    assert deliver(api, ancient).status_code == 400
+    huge = delivery("1860000000000000082", "dell", [brand["id"]], metrics={"like_count": 10**40, "retweet_count": 2})
+    assert deliver(api, huge).status_code == 200
+    listed = json.loads(api.http.get("/listening/posts", headers=admin).body)["items"]
+    assert [(p["id"], p["engagement"]) for p in listed] == [("1860000000000000082", {"retweet_count": 2})]

@@ -379,3 +379,26 @@ def test_a_person_heard_only_by_listening_has_a_page_with_their_posts_and_erasin
     assert (after["listening_posts"], after["handle"]) == ([], None)
     listed = get(api, admin, "/listening/posts")["items"]
     assert [(p["id"], p["text"], p["author_id"]) for p in listed] == [("1900000000000000077", None, None)]
+
+
+def test_erasing_before_the_backfill_is_through_finds_the_earlier_feedback_too(
+    api: Any, admin: dict[str, str], store: Any
+) -> None:
+    from chalicelib.store import Keys
+    from tests.conftest import aws_client
+
+    # Given a person's feedback recorded as an earlier version did (no person entries), not yet backfilled
+    a_known_person(api, admin)
+    dynamodb = aws_client("dynamodb")
+    for entry in store.query(Keys.person(PERSON), limit=100).items:
+        dynamodb.delete_item(TableName=store.table_name, Key={"PK": {"S": entry["PK"]}, "SK": {"S": entry["SK"]}})
+
+    # When they are erased
+    done = erase(api, admin)
+
+    # Then their earlier feedback is erased too: no text of theirs is left in the feedback list
+    assert done["done"] is True
+    assert done["feedback_erased"] == 3
+    listed = get(api, admin, "/feedback?limit=100")["items"]
+    assert listed
+    assert all((i["text"], i["author_id"]) == (None, None) for i in listed)

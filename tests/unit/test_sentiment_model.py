@@ -143,3 +143,13 @@ def test_the_trained_model_beats_vader_on_val_by_seven_points() -> None:
     trained = macro_recall(truth, [model.score(text).label for _, text in val])
     vader = macro_recall(truth, [VaderClassifier().score(text).label for _, text in val])
     assert trained >= vader + 0.07, (trained, vader)
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\t", ".", "?!", "..."])
+def test_text_without_words_is_neutral_not_the_bias(text: str) -> None:
+    # (the bias alone leans negative: blank feedback must not feed a negative spike)
+    assert LinearClassifier().score(text) == LinearClassifier().score("") == VaderClassifier().score("")
+
+
+def test_a_lone_surrogate_from_a_json_payload_is_scored_not_raised() -> None:
+    assert LinearClassifier().score("love this deal \ud800").label == "positive"
