@@ -67,7 +67,7 @@ def listening_posts(store: Store, user_id: str, *, limit: int) -> list[Item]:
     return [post | {"rules": [names.get(str(r), str(r)) for r in post.get("rules") or ()]} for post in posts]
 
 
-def erase_listening_posts(store: Store, user_id: str) -> int:
+def erase_listening_posts(store: Store, user_id: str) -> tuple[int, bool]:
     """Erase their posts heard by listening rules; how many."""
     from chalicelib.listening.posts import erase_author_posts
 
@@ -273,9 +273,9 @@ def erase_person(
     handles = {str(h) for h in ((follower or {}).get("handle"), (subscriber or {}).get("handle")) if h}
     feedback, feedback_done = _erase_feedback(store, user_id, now, page_size, max_pages, handles)
     answers, answers_done = _unlink_answers(store, user_id, page_size, max_pages)
-    heard = erase_listening_posts(store, user_id)
+    heard, heard_done = erase_listening_posts(store, user_id)
     _forget_profile(store, user_id, follower, subscriber, handles)
-    done = feedback_done and answers_done and indexed
+    done = feedback_done and answers_done and heard_done and indexed
     return Erasure(user_id, feedback, answers, heard, done, str(marker["erased_at"]))
 
 

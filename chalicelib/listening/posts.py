@@ -324,13 +324,14 @@ def erase_post(store: Store, post_id: str, deleted_at: datetime) -> bool:
     return True
 
 
-def erase_author_posts(store: Store, user_id: str, *, max_pages: int = 20) -> int:
-    """Erases the text of every post heard from ``user_id`` (X compliance: the person's deletion);
-    the number erased. Pages of 100, at most ``max_pages``; each erased post leaves the author's
-    listing, so a call that stopped at the bound is finished by the next."""
-    erased = 0
+def erase_author_posts(store: Store, user_id: str, *, max_pages: int = 20) -> tuple[int, bool]:
+    """Erases the text of every post heard from ``user_id`` (X compliance: the person's deletion):
+    how many, and whether it got through them all. Pages of 100 followed by their cursor (an index
+    may still list a post just erased), at most ``max_pages``; a call that stopped at the bound
+    leaves the rest listed, for the next call."""
+    erased, cursor = 0, None
     for _ in range(max_pages):
-        page = store.query(Keys.listening_author(user_id), index=GSI2, limit=100)
+        page = store.query(Keys.listening_author(user_id), index=GSI2, limit=100, cursor=cursor)
         for item in page.items:
             try:
                 store.update(
@@ -342,9 +343,10 @@ def erase_author_posts(store: Store, user_id: str, *, max_pages: int = 20) -> in
                 erased += 1
             except ConditionFailed:
                 continue
-        if not page.items or page.next is None:
-            break
-    return erased
+        cursor = page.next
+        if cursor is None:
+            return erased, True
+    return erased, False
 
 
 def hear_delivery(

@@ -327,10 +327,10 @@ def test_posts_by_author_newest_first_and_erased_on_request(store: Store, clock:
     found = posts_by_author(store, "42", limit=2)
     assert [p["text"] for p in found] == ["dell 2", "dell 1"]
     assert set(found[0]) >= {"id", "text", "author_id", "rules", "sentiment", "created_at"}
-    assert erase_author_posts(store, "42") == 3
+    assert erase_author_posts(store, "42") == (3, True)
     assert posts_by_author(store, "42", limit=10) == []
     assert posts_by_author(store, "43", limit=10)[0]["text"] == "dell too"
-    assert erase_author_posts(store, "42") == 0
+    assert erase_author_posts(store, "42") == (0, True)
 
 
 # --- what the brand sees ----------------------------------------------------------------------------

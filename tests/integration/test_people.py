@@ -402,3 +402,22 @@ def test_erasing_before_the_backfill_is_through_finds_the_earlier_feedback_too(
     listed = get(api, admin, "/feedback?limit=100")["items"]
     assert listed
     assert all((i["text"], i["author_id"]) == (None, None) for i in listed)
+
+
+def test_erasing_many_heard_posts_goes_on_where_it_stopped(store: Any, clock: Any) -> None:
+    from chalicelib.listening.posts import erase_author_posts, hear_delivery, posts_by_author
+    from chalicelib.listening.rules import LocalRuleSync, RuleFields, add_rule
+    from chalicelib.sentiment import VaderClassifier
+    from chalicelib.x.events import parse_delivery
+    from tests.integration.test_listening import delivery
+
+    # Given 150 posts of one author heard by a rule
+    rival = add_rule(store, RuleFields(name="HP", kind="competitor", query="hp"), clock(), LocalRuleSync())
+    for n in range(150):
+        heard = parse_delivery(delivery(f"18600000000{n:05d}", f"hp {n}", [rival["id"]], author="77"), clock()).heard
+        hear_delivery(store, heard, classifier=VaderClassifier(), account_id=ACCOUNT, now=clock())
+
+    # When erasure may read one page of 100 a call, it says it is not through, then finishes
+    assert erase_author_posts(store, "77", max_pages=1) == (100, False)
+    assert erase_author_posts(store, "77", max_pages=1) == (50, True)
+    assert posts_by_author(store, "77", limit=100) == []
