@@ -17,10 +17,11 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.errors import Conflict
-from chalicelib.store import AlreadyExists, Item, Keys, Store, iso
+from chalicelib.store import AlreadyExists, ConditionFailed, Item, Keys, Store, iso
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024  # twice the 32 MiB the parameters need (128 * N * r bytes)
@@ -100,8 +101,41 @@ def create_operator(store: Store, fields: OperatorFields, now: datetime) -> Item
 
 
 def set_password(store: Store, email: str, password: str) -> None:
-    """Replace an operator's password (``make run`` resets the local operator's to the one it prints)."""
-    store.update(Keys.operator(email), set={"password_hash": hash_password(password)})
+    """Replace an operator's password (``make run`` resets the local operator's to the one it prints),
+    ending every session they have: a session lives only while its ``session_version`` is the
+    account's."""
+    store.update(Keys.operator(email), set={"password_hash": hash_password(password)}, add={"session_version": 1})
+
+
+class NewPassword(BaseModel):
+    """The console's change of password: the current one, and the new one typed twice."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    new_password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+    repeat_password: str = Field(max_length=MAX_PASSWORD)
+
+
+def change_password(store: Store, email: str, change: NewPassword) -> int | None:
+    """The operator's password becomes the new one if the current one is right: returns the new
+    session version (sessions of any other version are over), or None when the current password
+    is wrong. The update is conditional on the hash that was checked, so two changes racing each
+    other cannot both pass on the old password."""
+    operator = find_operator(store, email)
+    stored = str(operator["password_hash"]) if operator else _decoy_hash()
+    if not verify_password(change.current_password, stored) or operator is None:
+        return None
+    try:
+        item = store.update(
+            Keys.operator(email),
+            set={"password_hash": hash_password(change.new_password)},
+            add={"session_version": 1},
+            condition=Attr("password_hash").eq(stored),
+        )
+    except ConditionFailed:
+        return None
+    return int(item["session_version"])
 
 
 def find_operator(store: Store, email: str) -> Item | None:
@@ -116,7 +150,16 @@ def check_credentials(store: Store, email: str, password: str) -> Item | None:
     operator = find_operator(store, email)
     stored = str(operator["password_hash"]) if operator else _decoy_hash()
     matches = verify_password(password, stored)
-    return public_operator(operator) if operator and matches else None
+    if not operator or not matches:
+        return None
+    # The version read with the hash just checked: a password changed after this read ends the
+    # session this sign-in starts, even when the two race.
+    return {**public_operator(operator), "session_version": session_version(operator)}
+
+
+def session_version(operator: Item) -> int:
+    """Which sessions of this operator are live: the ones started since the last password change."""
+    return int(operator.get("session_version", 0))
 
 
 def public_operator(item: Item) -> dict[str, Any]:

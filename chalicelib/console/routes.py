@@ -47,6 +47,10 @@ def _secure() -> bool:
     return deps.settings().stage != "local"
 
 
+def _address(request: Request) -> str:
+    return str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
+
+
 def _visit(request: Request) -> views.Visit:
     from chalicelib.console import sessions, views
     from chalicelib.console.forms import MAX_FORM_BYTES, read_form
@@ -154,7 +158,7 @@ def sign_in() -> Response:
         )
     email = visit.form.get("email", "").strip().lower()[:254]
     password = visit.form.get("password", "")
-    address = str((request.context.get("identity") or {}).get("sourceIp") or "unknown")
+    address = _address(request)
     counts = sessions.begin_sign_in(visit.store, email, address, visit.now, limits)
     if counts is None:
         minutes = int(limits.window.total_seconds() // 60)
@@ -196,6 +200,20 @@ def sign_out() -> Response:
         return redirect(visit.url("/sign-in"), headers={"Set-Cookie": gone})
 
     return _guarded(end)
+
+
+@console.route("/console/account", methods=["GET"])
+def account() -> Response:
+    from chalicelib.console import account
+
+    return _guarded(lambda visit: account.account(visit, _address(_request()), _secure()))
+
+
+@console.route("/console/account", methods=["POST"], content_types=FORM)
+def change_password() -> Response:
+    from chalicelib.console import account
+
+    return _guarded(lambda visit: account.account(visit, _address(_request()), _secure()))
 
 
 @console.route("/console")

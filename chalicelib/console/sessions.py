@@ -4,10 +4,12 @@ A session is a random id in a signed cookie (HttpOnly, SameSite=Strict, Secure o
 scoped to the console's path); the table keeps only the id's SHA-256, with the operator, the
 session's CSRF token (the synchroniser token every form carries) and two expiries: 12 hours
 after sign-in, or 2 hours after the last request. Signing out deletes the item, so the cookie is
-dead even if someone kept a copy. Before a session exists, the sign-in form is protected by a
-signed double-submit cookie. Sign-ins are counted as failures per account and per source
-address in 15-minute windows (items with a TTL) before the password is checked, and a success
-takes its count back; past the limit sign-in answers 429 and an alert is raised.
+dead even if someone kept a copy. A session also carries its operator's ``session_version``, and
+lives only while the account has the same one: changing a password ends every other session.
+Before a session exists, the sign-in form is protected by a signed double-submit cookie. Sign-ins
+are counted as failures per account and per source address in 15-minute windows (items with a
+TTL) before the password is checked, and a success takes its count back; past the limit sign-in
+answers 429 and an alert is raised.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def start_session(store: Store, operator: Item, now: datetime) -> tuple[Session,
             "email": session.email,
             "name": session.name,
             "csrf_token": session.csrf_token,
+            "session_version": int(operator.get("session_version", 0)),
             "created_at": iso(now),
             "last_seen_at": iso(now),
             "expires_at": iso(expires),
@@ -131,6 +134,10 @@ def read_session(store: Store, session_id: str | None, now: datetime) -> Session
         return None
     last_seen = datetime.fromisoformat(str(item["last_seen_at"]))
     if now >= datetime.fromisoformat(str(item["expires_at"])) or now >= last_seen + IDLE_LIFETIME:
+        return None
+    operator = store.get(Keys.operator(str(item["email"])), consistent=True)
+    if operator is None or int(operator.get("session_version", 0)) != int(item.get("session_version", 0)):
+        store.delete(Keys.session(digest))  # its password changed (or the account is gone): over for good
         return None
     if now - last_seen >= TOUCH_EVERY:
         try:  # only while it still exists: a touch must not bring a signed-out session back

@@ -436,3 +436,65 @@ def test_the_patterns_page_shows_every_component(browser: Browser) -> None:
     page = text(browser.get("/console/patterns"))
     for component in ('class="figure"', 'class="field-error"', "<svg", 'data-testid="feedback-item"', "notice-bad"):
         assert component in page, component
+
+
+# --- changing a password ----------------------------------------------------------------------
+
+
+NEW_PASSWORD = "a brand new passphrase here"
+
+
+def change(browser: Browser, current: str = PASSWORD, new: str = NEW_PASSWORD, again: str | None = None) -> Any:
+    fields = {"current_password": current, "new_password": new, "repeat_password": new if again is None else again}
+    return browser.submit("/console/account", "/console/account", fields)
+
+
+def test_changing_the_password_ends_the_operators_other_sessions_and_rotates_this_one(
+    browser: Browser, api: Any
+) -> None:
+    # Given the operator signed in twice (a laptop and a phone), and a copy of this session's cookie
+    phone = Browser(api)
+    assert phone.sign_in().status_code == 303
+    before = browser.jar["outlet_session"]
+    # When they change their password here
+    response = change(browser)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/console/account?changed=1"
+    # Then this browser goes on under a new session id, the phone and the old cookie are signed out
+    assert browser.jar["outlet_session"] != before
+    shown = browser.get("/console/account?changed=1")
+    assert shown.status_code == 200
+    assert "Your password is changed" in text(shown)
+    assert phone.get("/console").status_code == 303
+    assert api.http.get("/console", headers={"Cookie": f"outlet_session={before}"}).status_code == 303
+    # And only the new password signs in
+    assert Browser(api).sign_in().status_code == 401
+    assert Browser(api).sign_in(password=NEW_PASSWORD).status_code == 303
+
+
+def test_a_password_changed_by_the_admin_path_ends_every_session(browser: Browser, store: Store) -> None:
+    from chalicelib.operators import set_password
+
+    set_password(store, EMAIL, NEW_PASSWORD)
+    assert browser.get("/console").status_code == 303
+
+
+def test_a_wrong_or_unrepeated_password_change_says_what_to_fix_and_changes_nothing(browser: Browser, api: Any) -> None:
+    wrong = change(browser, current="not my password at all")
+    assert wrong.status_code == 401
+    assert "not your current password" in text(wrong)
+    differ = change(browser, again="something else entirely")
+    assert differ.status_code == 422
+    assert "differ" in text(differ)
+    short = change(browser, new="short")
+    assert short.status_code == 422
+    assert 'id="new_password-error"' in text(short)
+    assert browser.get("/console").status_code == 200  # still signed in
+    assert Browser(api).sign_in().status_code == 303  # the old password still works
+
+
+def test_guessing_the_current_password_is_throttled_like_sign_in(browser: Browser) -> None:
+    codes = [change(browser, current=f"wrong password {n}").status_code for n in range(6)]
+    assert codes[:4] == [401] * 4
+    assert 429 in codes
+    assert "Too many wrong passwords" in text(change(browser))
