@@ -67,11 +67,11 @@ def listening_posts(store: Store, user_id: str, *, limit: int) -> list[Item]:
     return [post | {"rules": [names.get(str(r), str(r)) for r in post.get("rules") or ()]} for post in posts]
 
 
-def erase_listening_posts(store: Store, user_id: str) -> tuple[int, bool]:
-    """Erase their posts heard by listening rules; how many."""
+def erase_listening_posts(store: Store, user_id: str, handles: set[str]) -> tuple[int, bool]:
+    """Erase their posts heard by listening rules (collecting their handles); how many."""
     from chalicelib.listening.posts import erase_author_posts
 
-    return erase_author_posts(store, user_id)
+    return erase_author_posts(store, user_id, handles=handles)
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -199,8 +199,8 @@ def deals_engaged(store: Store, feedback: list[Item], subscriber: Item | None) -
 
 def find_people(store: Store, handle: str, *, limit: int, cursor: str | None) -> Page:
     """People whose handle starts with ``handle`` (any case, a leading @ ignored): followers and
-    people known only from their feedback, from one partition range of the handle entries. A
-    follower whose handle changed since is found under the new one only."""
+    people known only from their feedback or from posts listening heard, from one partition range
+    of the handle entries. A follower whose handle changed since is found under the new one only."""
     folded = handle.strip().lstrip("@").casefold()
     if not 1 <= len(folded) <= MAX_HANDLE:
         raise Unprocessable("say the start of a handle", fields={"handle": f"1 to {MAX_HANDLE} characters"})
@@ -273,7 +273,7 @@ def erase_person(
     handles = {str(h) for h in ((follower or {}).get("handle"), (subscriber or {}).get("handle")) if h}
     feedback, feedback_done = _erase_feedback(store, user_id, now, page_size, max_pages, handles)
     answers, answers_done = _unlink_answers(store, user_id, page_size, max_pages)
-    heard, heard_done = erase_listening_posts(store, user_id)
+    heard, heard_done = erase_listening_posts(store, user_id, handles)
     _forget_profile(store, user_id, follower, subscriber, handles)
     done = feedback_done and answers_done and heard_done and indexed
     return Erasure(user_id, feedback, answers, heard, done, str(marker["erased_at"]))

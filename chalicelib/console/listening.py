@@ -20,7 +20,7 @@ from chalicelib.console.views import PAGE_SIZE, Visit, _filled
 from chalicelib.errors import ApiError
 from chalicelib.listening.posts import list_posts, take_into_inbox
 from chalicelib.listening.reports import LABELS, most_engaged, rising_terms, share_of_voice
-from chalicelib.listening.rules import KINDS, RuleFields, add_rule, list_rules, remove_rule
+from chalicelib.listening.rules import KINDS, RuleFields, add_rule, all_rules, remove_rule
 
 SHARE_DAYS = 30
 FORM_FIELDS = ("name", "kind", "query")
@@ -28,7 +28,7 @@ FORM_FIELDS = ("name", "kind", "query")
 
 def page(visit: Visit, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     store = visit.store
-    rules = list_rules(store, limit=100).items
+    rules = all_rules(store)  # every rule (at most MAX_RULES): each is a filter the page accepts
     names = {str(r["id"]): str(r["name"]) for r in rules}
     wanted, filter_errors = _filters(visit.query, names)
     items, cursor = _filled(

@@ -34,7 +34,7 @@ from chalicelib.deals import (
 )
 from chalicelib.errors import ApiError
 from chalicelib.feedback import KINDS, LABELS, deal_rollup, list_feedback
-from chalicelib.listening.rules import list_rules
+from chalicelib.listening.rules import all_rules
 from chalicelib.posts import MAX_WEIGHTED_LENGTH
 from chalicelib.reports import channel_summary, deal_row
 from chalicelib.store import InvalidCursor, Item, Keys, Page, Store, without_keys
@@ -229,7 +229,7 @@ def inbox(visit: Visit) -> Response:
         name: visit.query.get(name, "")
         for name in ("state", "kind", "sentiment", "deal_id", "keyword", "since", "until")
     }
-    keywords = [str(rule["name"]) for rule in list_rules(visit.store, limit=100).items]
+    keywords = [str(rule["name"]) for rule in all_rules(visit.store)]  # at most MAX_RULES
     return visit.show(
         "inbox.html",
         422 if errors else 200,

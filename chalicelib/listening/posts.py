@@ -3,10 +3,12 @@
 Whichever way a post arrives (a filtered-stream delivery, a recent-search page), ``hear`` writes,
 for each rule that heard it, one transaction: the item that says the rule heard it (the guard:
 written only if absent), the post itself (created by the first rule, its ``rules`` and ``kinds``
-grown by the others), and the day's counters. A post is counted for its kind once, however many
-rules of that kind heard it (a second guard item per kind). So a duplicate, redelivered,
-concurrent or out-of-order delivery changes nothing, and a post the search finds after the
-stream delivered it adds nothing either.
+grown by the others), the day's counters, and its author's handle entry (the console's people
+search finds people known only from listening). A post by someone erased (chalicelib.people) is
+stored and counted tied to nobody: a check in the same transaction sees the erasure's mark.
+A post is counted for its kind once, however many rules of that kind heard it (a second guard
+item per kind). So a duplicate, redelivered, concurrent or out-of-order delivery changes nothing,
+and a post the search finds after the stream delivered it adds nothing either.
 
 Not heard: the brand's own posts, posts addressed to the brand (a reply to it or a mention of it:
 the account's webhook delivers those as feedback), posts already captured as feedback (a quote
@@ -45,6 +47,7 @@ from chalicelib.x.model import HeardPost
 ERASED: Item = {"text": None, "author_id": None, "author_handle": None, "author_name": None}
 METRICS = ("like_count", "retweet_count", "reply_count", "quote_count")
 MAX_TERMS_PER_POST = 20
+AUTHOR_ERASED_CHECK = 3  # the index of the check that the post's author was not erased
 SEARCH_REACH = timedelta(days=7)  # recent search finds posts of the last seven days
 TERMS_KEPT_FOR = timedelta(weeks=6)  # this week and the four before it, plus one to spare
 _HASHTAG = re.compile(r"(?<![\w#])#\w{2,}")
@@ -171,10 +174,19 @@ def _hear_for_rule(
             store.retrying(functools.partial(store.transact, ops))
             return "heard"
         except ConditionFailed as failed:
+            if failed.index == AUTHOR_ERASED_CHECK and stored.get("author_id"):
+                stored = _tied_to_nobody(stored, now)  # its author was erased: counted, never linked again
+                continue
             reason = {0: "duplicate", 1: "deleted", 2: "feedback"}.get(failed.index or 0)
             if reason is not None or not new_kind:
                 return reason or "duplicate"
             new_kind = False  # the kind's claim (the last operation) was taken: counted for it already
+
+
+def _tied_to_nobody(stored: Item, now: datetime) -> Item:
+    """The post as an erasure leaves it: no text, no author, not on anyone's page."""
+    kept = {k: v for k, v in stored.items() if k not in ("GSI2PK", "GSI2SK")}
+    return {**kept, **ERASED, "erased_at": iso(now)}
 
 
 def _ops(
@@ -203,9 +215,18 @@ def _ops(
         store.op_put(heard_by, Attr("PK").not_exists()),
         store.op_check(Keys.post_deleted(post.post_id), store.absent_condition()),
         store.op_check(Keys.feedback(f"post:{post.post_id}"), Attr("PK").not_exists()),
+    ]
+    author_id, handle = stored.get("author_id"), stored.get("author_handle")
+    if author_id:
+        # Not linked to someone erased (index 3): a post heard again must not come back to their page.
+        ops.append(store.op_check(Keys.person_erased(str(author_id)), Attr("PK").not_exists()))
+    ops += [
         store.op_update(key, set_if_absent=fields, add=grow),
         store.op_update(Keys.listening_day(day, shard), add=counts),
     ]
+    if author_id and handle:  # found by the handle search, like people known from their feedback
+        entry = {"user_id": str(author_id), "handle": str(handle)}
+        ops.append(store.op_update(Keys.follower_handle(str(handle), str(author_id)), set_if_absent=entry))
     if new_kind:
         claim: Item = {**Keys.listening_heard(post.post_id, f"kind:{kind}"), "post_id": post.post_id}
         ops.append(store.op_put(claim, Attr("PK").not_exists()))
@@ -324,15 +345,20 @@ def erase_post(store: Store, post_id: str, deleted_at: datetime) -> bool:
     return True
 
 
-def erase_author_posts(store: Store, user_id: str, *, max_pages: int = 20) -> tuple[int, bool]:
+def erase_author_posts(
+    store: Store, user_id: str, *, max_pages: int = 20, handles: set[str] | None = None
+) -> tuple[int, bool]:
     """Erases the text of every post heard from ``user_id`` (X compliance: the person's deletion):
-    how many, and whether it got through them all. Pages of 100 followed by their cursor (an index
-    may still list a post just erased), at most ``max_pages``; a call that stopped at the bound
-    leaves the rest listed, for the next call."""
+    how many, and whether it got through them all; the handles the posts carried are added to
+    ``handles`` (for the search's entries). Pages of 100 followed by their cursor (an index may
+    still list a post just erased), at most ``max_pages``; a call that stopped at the bound leaves
+    the rest listed, for the next call."""
     erased, cursor = 0, None
     for _ in range(max_pages):
         page = store.query(Keys.listening_author(user_id), index=GSI2, limit=100, cursor=cursor)
         for item in page.items:
+            if handles is not None and item.get("author_handle"):
+                handles.add(str(item["author_handle"]))
             try:
                 store.update(
                     Keys.listening_post(str(item["id"])),

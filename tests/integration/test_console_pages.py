@@ -347,3 +347,26 @@ def test_inbox_items_name_the_deal_they_answer(browser: Browser, store: Store, c
     record_feedback(store, answer, VaderClassifier(), [])
     page = text(browser.get("/console/inbox"))
     assert f'href="/console/deals/{deal["id"]}" data-testid="deal-link">Precision 3680</a>' in page
+
+
+def test_the_listening_page_filters_by_any_rule_not_only_the_first_hundred(
+    browser: Browser, store: Store, clock: FakeClock
+) -> None:
+    from chalicelib.listening.posts import hear_delivery
+    from chalicelib.x.events import parse_delivery
+    from tests.integration.test_listening import delivery
+
+    # Given 150 rules, the last one listed (on the listing's second page) having heard a post
+    for n in range(150):
+        add_rule(store, RuleFields(name=f"Rival {n}", kind="competitor", query=f"rival{n}"), clock(), LocalRuleSync())
+    last = all_rules(store)[-1]
+    assert last["id"] not in {r["id"] for r in list_rules(store, limit=100).items}
+    heard = parse_delivery(delivery("1860000000000000150", "rival149 is fine", [last["id"]], author="77"), clock())
+    hear_delivery(store, heard.heard, classifier=VaderClassifier(), account_id="1", now=clock())
+
+    # When the page is filtered by that rule, it shows the post (no "pick one from the list")
+    response = browser.get(f"/console/listening?rule={last['id']}")
+    assert response.status_code == 200
+    assert "rival149 is fine" in text(response)
+    # And a rule that does not exist is still refused
+    assert browser.get("/console/listening?rule=lr_nosuchrule").status_code == 422

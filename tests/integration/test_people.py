@@ -381,6 +381,57 @@ def test_a_person_heard_only_by_listening_has_a_page_with_their_posts_and_erasin
     assert [(p["id"], p["text"], p["author_id"]) for p in listed] == [("1900000000000000077", None, None)]
 
 
+def test_a_person_known_only_from_listening_is_found_by_handle_until_erased(api: Any, admin: dict[str, str]) -> None:
+    from tests.integration.test_listening import delivery, rule
+
+    # Given a stranger's post heard by two rules (the handle entry is written once, either way)
+    rival = rule(api, admin, "HP", "competitor", "HP")
+    topic = rule(api, admin, "Laptops", "topic", "laptops")
+    deliver(
+        api,
+        delivery(
+            "1900000000000000078", "HP laptops are great", [rival["id"], topic["id"]], author="778", handle="Stranger"
+        ),
+    )
+
+    # Then the handle search finds them, like a follower or someone who replied
+    found = get(api, admin, "/people?handle=@stran")["items"]
+    assert [(p["user_id"], p["handle"], p["following"]) for p in found] == [("778", "Stranger", False)]
+
+    # And once erased, they leave the search
+    assert erase(api, admin, "778")["done"] is True
+    assert get(api, admin, "/people?handle=stran")["items"] == []
+
+
+def test_an_erased_persons_post_heard_again_by_another_rule_stays_off_their_page(
+    api: Any, admin: dict[str, str]
+) -> None:
+    from tests.integration.test_listening import delivery, rule
+
+    # Given a stranger's post heard by one rule, then the stranger erased
+    rival = rule(api, admin, "HP", "competitor", "HP")
+    topic = rule(api, admin, "Laptops", "topic", "laptops")
+    post = "1900000000000000079"
+    deliver(api, delivery(post, "HP laptops are great", [rival["id"]], author="779", handle="stranger"))
+    erase(api, admin, "779")
+
+    # When another rule hears the same post, and a new post of theirs is heard
+    again = deliver(api, delivery(post, "HP laptops are great", [topic["id"]], author="779", handle="stranger"))
+    assert again == {"applied": 1, "duplicates": 0, "ignored": 0}
+    deliver(api, delivery("1900000000000000080", "HP again", [rival["id"]], author="779", handle="stranger"))
+
+    # Then their page shows nothing of either, the search does not find them, and the posts count
+    # for the rules with no text or author of theirs
+    person = get(api, admin, "/people/779")
+    assert (person["listening_posts"], person["handle"], person["name"]) == ([], None, None)
+    assert get(api, admin, "/people?handle=stran")["items"] == []
+    listed = get(api, admin, "/listening/posts")["items"]
+    assert sorted((p["id"], p["text"], p["author_id"], tuple(p["rules"])) for p in listed) == [
+        (post, None, None, tuple(sorted([rival["id"], topic["id"]]))),
+        ("1900000000000000080", None, None, (rival["id"],)),
+    ]
+
+
 def test_erasing_before_the_backfill_is_through_finds_the_earlier_feedback_too(
     api: Any, admin: dict[str, str], store: Any
 ) -> None:
