@@ -121,3 +121,27 @@ def record_action(store: Store, *, by: str, action: str, subject: str, at: datet
 
 def list_activity(store: Store, *, limit: int = 20) -> list[Item]:
     return [without_keys(i) for i in store.query(Keys.ACTIVITY, index=GSI1, newest_first=True, limit=limit).items]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The items that have waited longest for an answer, oldest first, and whether there are more."""
+
+    items: list[Item]
+    more: bool
+
+
+def longest_waiting(store: Store, *, limit: int) -> Waiting:
+    """What needs an answer first: the open items that have waited longest (one query of the
+    waiting list, one batch read of the items). An item answered or dismissed meanwhile is left out."""
+    from chalicelib.feedback import public_feedback
+
+    page = store.query(Keys.WAITING, limit=limit)
+    ids = [str(entry["feedback_id"]) for entry in page.items]
+    found = {str(i["id"]): i for i in store.batch_get(Keys.feedback(f) for f in ids)} if ids else {}
+    items = []
+    for entry in page.items:
+        item = found.get(str(entry["feedback_id"]))
+        if item is not None and item.get("state", "open") == "open":
+            items.append({**public_feedback(item), "waiting_since": entry["waiting_since"]})
+    return Waiting(items=items, more=page.next is not None)

@@ -42,6 +42,7 @@ from chalicelib.subscribers import list_subscribers
 
 PAGE_SIZE = 25
 FILL_ROUNDS = 4  # a filtered listing reads at most this many pages to fill one
+WAITING_SHOWN = 5  # the items waiting longest, on the overview and atop the inbox
 
 
 @dataclass
@@ -85,6 +86,7 @@ def overview(visit: Visit) -> Response:
         channel=channel_state(store),
         alerts=list_alerts(store, limit=3, cursor=None).items,
         upcoming=series.next_releases(store, limit=5).items,
+        waiting=series.longest_waiting(store, limit=WAITING_SHOWN),
         followers=followers,
         followers_chart=charts.joins_and_leaves(followers),
         feeling=feeling,
@@ -230,9 +232,13 @@ def inbox(visit: Visit) -> Response:
         for name in ("state", "kind", "sentiment", "deal_id", "keyword", "since", "until")
     }
     keywords = [str(rule["name"]) for rule in all_rules(visit.store)]  # at most MAX_RULES
+    filtered = any(value for name, value in filters.items() if name != "state") or filters["state"] not in ("", "open")
+    first_visit = not filtered and not visit.query.get("cursor")
     return visit.show(
         "inbox.html",
         422 if errors else 200,
+        waiting=series.longest_waiting(visit.store, limit=WAITING_SHOWN) if first_visit else None,
+        filtered=filtered,
         items=items,
         deal_titles=deal_titles(visit.store, items),
         next=cursor,
