@@ -354,10 +354,32 @@ def test_every_page_fits_a_390px_phone(page: Any, console: Service) -> None:
     signed_in(page, console)
     page.set_window_size(390, 844)
     deal = console.seeded.deals[0].id
-    for path in ("", "/deals", "/deals/new", f"/deals/{deal}", "/inbox", "/community", "/alerts"):
+    pages = ("", "/deals", "/deals/new", f"/deals/{deal}", "/inbox", "/community", "/alerts", "/listening", "/account")
+    for path in pages:
         page.get(f"{console.url}/console{path}")
         overflow = page.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
         assert overflow <= 0, f"/console{path} is {overflow}px wider than a 390px phone"
+
+
+def test_on_a_phone_every_page_is_one_tap_from_the_menu_which_marks_where_you_are(page: Any, console: Service) -> None:
+    signed_in(page, console)
+    page.set_window_size(390, 844)
+    page.get(f"{console.url}/console")
+    # The oldest open item comes first on the overview, and leads to its conversation
+    waiting = by_css(page, '[data-testid="waiting-item"]')
+    assert waiting, "the seeded month has feedback waiting for an answer"
+    times = [str(e.get_attribute("datetime")) for e in by_css(page, '[data-testid="waiting"] time')]
+    assert times == sorted(times)
+    for key in ("deals", "inbox", "community", "alerts", "listening", "people", "overview"):
+        one(page, f'[data-testid="nav-{key}"]').click()
+        wait_for(page, lambda p, k=key: one(p, f'[data-testid="nav-{k}"]').get_attribute("aria-current"), key)
+        assert [e.get_attribute("data-testid") for e in by_css(page, '.nav [aria-current="page"]')] == [f"nav-{key}"]
+    # The operator's own account (changing their password) is reachable on a phone too
+    account = one(page, '[data-testid="operator"]')
+    assert account.is_displayed()
+    account.click()
+    wait_for(page, lambda p: path_of(p) == "/console/account", "the account page")
+    assert one(page, "#current_password").is_displayed()
 
 
 # --- what a browser never does: post a form without its token (plain HTTP with a cookie jar) ---
