@@ -384,4 +384,5 @@ def patterns(visit: Visit) -> Response:
             {"USD": "12999.00", "EUR": "450.00"},
         )[0][1],
         feedback=feedback,
+        waiting=[{**item, "waiting_since": item["created_at"]} for item in feedback[:2]],
     )

@@ -434,7 +434,8 @@ def test_a_form_posted_without_a_button_saves_like_the_schedule_button(
 
 def test_the_patterns_page_shows_every_component(browser: Browser) -> None:
     page = text(browser.get("/console/patterns"))
-    for component in ('class="figure"', 'class="field-error"', "<svg", 'data-testid="feedback-item"', "notice-bad"):
+    components = ('class="figure"', 'class="field-error"', "<svg", 'data-testid="feedback-item"', "notice-bad")
+    for component in (*components, 'data-testid="waiting"'):
         assert component in page, component
 
 

@@ -115,3 +115,13 @@ def test_a_fields_hint_and_error_are_read_with_it(browser: Browser) -> None:
     assert 'id="price-hint"' in page
     refused = text(browser.submit("/console/deals/new", "/console/deals/new", {"action": "save", "price": "abc"}))
     assert re.search(r'id="price"[^>]*aria-invalid="true"[^>]*aria-describedby="price-error price-hint"', refused)
+
+
+def test_an_overdue_answer_alert_leads_to_its_conversation(browser: Browser, store: Store, clock: FakeClock) -> None:
+    from chalicelib.response_times import alert_long_waits
+
+    say(store, 7, "hello? anyone there?", clock() - timedelta(hours=3), author="507", handle="waiting")
+    assert alert_long_waits(store, clock(), timedelta(minutes=120)) == ["post:7"]
+    for path in ("/console/alerts", "/console"):
+        page = text(browser.get(path))
+        assert '<a href="/console/inbox/post%3A7" data-testid="alert-action">Open the conversation</a>' in page, path
