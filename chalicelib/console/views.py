@@ -384,5 +384,6 @@ def patterns(visit: Visit) -> Response:
             {"USD": "12999.00", "EUR": "450.00"},
         )[0][1],
         feedback=feedback,
-        waiting=[{**item, "waiting_since": item["created_at"]} for item in feedback[:2]],
+        waiting=series.Waiting([{**item, "waiting_since": item["created_at"]} for item in feedback[:2]], more=True),
+        nothing_waiting=series.Waiting([], more=False),
     )
