@@ -361,6 +361,10 @@ def test_every_page_fits_a_390px_phone(page: Any, console: Service) -> None:
         assert overflow <= 0, f"/console{path} is {overflow}px wider than a 390px phone"
 
 
+def marked_current(css: str) -> Callable[[Any], Any]:
+    return lambda p: one(p, css).get_attribute("aria-current")
+
+
 def test_on_a_phone_every_page_is_one_tap_from_the_menu_which_marks_where_you_are(page: Any, console: Service) -> None:
     signed_in(page, console)
     page.set_window_size(390, 844)
@@ -371,8 +375,9 @@ def test_on_a_phone_every_page_is_one_tap_from_the_menu_which_marks_where_you_ar
     times = [str(e.get_attribute("datetime")) for e in by_css(page, '[data-testid="waiting"] time')]
     assert times == sorted(times)
     for key in ("deals", "inbox", "community", "alerts", "listening", "people", "overview"):
-        one(page, f'[data-testid="nav-{key}"]').click()
-        wait_for(page, lambda p, k=key: one(p, f'[data-testid="nav-{k}"]').get_attribute("aria-current"), key)
+        link = f'[data-testid="nav-{key}"]'
+        one(page, link).click()
+        wait_for(page, marked_current(link), key)
         assert [e.get_attribute("data-testid") for e in by_css(page, '.nav [aria-current="page"]')] == [f"nav-{key}"]
     # The operator's own account (changing their password) is reachable on a phone too
     account = one(page, '[data-testid="operator"]')
