@@ -1,8 +1,9 @@
 """Configuration read from the environment at call time, and the secrets.
 
 Light on purpose (no pydantic here): X's CRC check, the health probe and a follow read only the
-stage, the secret's ARN, the log level, the table and the brand's X account (``load_runtime``). Everything else is the pydantic settings model
-in ``chalicelib.settings``, which ``load_settings`` imports on first use.
+stage, the secret's ARN, the log level, the table and the brand's X account (``load_runtime``).
+Everything else is the pydantic settings model in ``chalicelib.settings``, which ``load_settings``
+imports on first use.
 
 Secrets come from AWS Secrets Manager in the cloud (the secret's ARN in ``SECRET_ARN``) and from
 plain environment variables only in the ``local`` stage.
