@@ -82,6 +82,13 @@ def _store(table_name: str) -> Store:
     return Store(table_name, aws.dynamodb())
 
 
+def new_container() -> None:
+    """Forget the stores built so far, and with them what they remember (chalicelib.community's
+    committed follows), as a new container would: for tests, whose every cloud is a fresh table
+    under the same name."""
+    _store.cache_clear()
+
+
 def publisher() -> Publisher:
     from chalicelib.publishing import LazyPublisher, OutboxPublisher
 
