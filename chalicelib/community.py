@@ -172,11 +172,10 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
             if not pacer.pause():  # another event for the same follower or counter shard
                 raise
             current = store.get(Keys.follower(change.follower.id), consistent=True)
-        history = _history(current)
-        if _history_key(change.event_id) in {_history_key(e.event_id) for e in history}:
+        if _history_key(change.event_id) in ((current or {}).get("history") or {}):  # keyed so: no need to parse it
             memory.add(change)
             return Outcome(applied=False, requests=store.requests - before)
-        ops = [*_exact_path(store, change, current, history), *handle]
+        ops = [*_exact_path(store, change, current, _history(current)), *handle]
 
 
 def _handle_entry(change: FollowChange) -> Item:
