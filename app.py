@@ -57,11 +57,11 @@ def x_webhook() -> dict[str, Any]:
         body=http.raw_body(request),
         signature=request.headers.get(SIGNATURE_HEADER),
         consumer_secret=deps.secrets().x_consumer_secret.get_secret_value(),
-        account_id=deps.settings().x_account_id,
+        account_id=deps.runtime().x_account_id,
         now=utcnow(),
         enqueue=deps.enqueue_deliveries,
         classifier=deps.classifier(),
-        spikes=deps.spike_policy(),
+        spikes=deps.spike_policy,
         notify=deps.notify_alert,
     )
 

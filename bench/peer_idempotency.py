@@ -2,6 +2,11 @@
 idempotency utility (``idempotent_function`` on a ``DynamoDBPersistenceLayer`` with its own
 table) wrapping a put of the follower and an update of the follower counter.
 
+A duplicate comes twice: to the container that committed the follow (outlet remembers it: no
+request) and to another one (a fresh memory: outlet's one refused transaction). The peer runs with
+Powertools' defaults, as the usual pattern does: no local cache (``use_local_cache`` would spare
+its same-container duplicate the request too).
+
 Both run on the same in-process moto, in the same run, taking turns event by event (moto slows
 as its tables grow, so neither gets the emptier table). Requests are counted with a botocore
 ``before-call`` hook on each side's client. Time is wall time per follow in this process, and
@@ -184,7 +189,10 @@ def bench_peer(row: Row, *, fixed_moto: bool, n: int = 200) -> None:
         outlet_client, peer_client = session.client("dynamodb"), session.client("dynamodb")
         _create_tables(peer_client)
         store = Store(stack.environment["TABLE_NAME"], outlet_client)
-        outlet = Side(lambda change: record_follow_change(store, change))
+        # Another container: the same table through a Store of its own, remembering nothing yet.
+        elsewhere = Store(stack.environment["TABLE_NAME"], outlet_client)
+        on: dict[str, Store] = {"store": store}
+        outlet = Side(lambda change: record_follow_change(on["store"], change))
         peer = Side(powertools_follow(peer_client))
         outlet_client.meta.events.register("before-call.*.*", outlet.count)
         peer_client.meta.events.register("before-call.*.*", peer.count)
@@ -192,7 +200,13 @@ def bench_peer(row: Row, *, fixed_moto: bool, n: int = 200) -> None:
             side.run(follow(-1))
 
         events = [follow(u) for u in range(n)]
-        for case in ("new follower", "duplicate delivery"):
+        cases = {
+            "new follower": store,
+            "duplicate, same container (outlet remembers what it committed)": store,
+            "duplicate, another container (a fresh memory: outlet asks the table)": elsewhere,
+        }
+        for case, container in cases.items():
+            on["store"] = container
             before = {"outlet": outlet.totals(), "peer": peer.totals()}
             for event in events:
                 outlet.run(event)

@@ -10,7 +10,9 @@ leave them apart.
 Requests per event: a new follower, or an in-order unfollow, is one optimistic transaction (one
 request); a duplicate is that one request failing its condition, which returns the stored record
 so nothing more is read or written; anything else (a returning follower, a late event) costs one
-more transaction, conditioned on the record's version.
+more transaction, conditioned on the record's version. A duplicate reaching a container that
+already committed it (or found it committed) costs nothing: each Store keeps a bounded memory of
+those events (``Committed``); it only ever holds events the table has, so it never refuses a new one.
 
 The counters are sharded (``Keys.COMMUNITY_SHARDS``; a follower's events always move its shard),
 so the follows of a viral moment rarely meet on one item; when they do, the transaction is tried
@@ -19,7 +21,9 @@ again after a jittered pause, up to a deadline (``Store.pacer``).
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+import weakref
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -97,8 +101,58 @@ class Outcome:
     requests: int
 
 
+class Committed:
+    """The follow events one container committed or found committed, the newest ``limit`` of them.
+
+    X redelivers an event it did not see acknowledged, often to the container that handled it:
+    remembering it there answers the duplicate without a request. Only what the table holds is
+    remembered (after a transaction succeeded, or a read found the event in the history), so a
+    transaction that failed, or whose outcome is unknown, is asked again next time.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._events: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def has(self, change: FollowChange) -> bool:
+        key = (change.follower.id, _history_key(change.event_id))
+        with self._lock:
+            if key not in self._events:
+                return False
+            self._events.move_to_end(key)
+            return True
+
+    def add(self, change: FollowChange) -> None:
+        with self._lock:
+            self._events[(change.follower.id, _history_key(change.event_id))] = None
+            self._events.move_to_end((change.follower.id, _history_key(change.event_id)))
+            while len(self._events) > self.limit:
+                self._events.popitem(last=False)
+
+
+# One memory per Store: a Store is one table in one container (deps keeps one per table name), and
+# a test's fresh table comes with a fresh Store, so a memory never speaks for a table it did not see.
+_committed: weakref.WeakKeyDictionary[Store, Committed] = weakref.WeakKeyDictionary()
+_committed_lock = threading.Lock()
+
+
+def committed_in(store: Store) -> Committed:
+    with _committed_lock:
+        found = _committed.get(store)
+        if found is None:
+            found = _committed[store] = Committed()
+        return found
+
+
 def record_follow_change(store: Store, change: FollowChange) -> Outcome:
     """Apply one follow or unfollow exactly once, wherever it falls in the follower's history."""
+    memory = committed_in(store)
+    if memory.has(change):
+        return Outcome(applied=False, requests=0)
     before = store.requests
     current: Item | None = None
     # The handle's entry for the console's prefix search rides in the same transaction.
@@ -108,6 +162,7 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
     while True:
         try:
             store.transact(ops)
+            memory.add(change)
             return Outcome(applied=True, requests=store.requests - before)
         except ConditionFailed as failed:
             current, changed = failed.item, changed + 1
@@ -117,10 +172,10 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
             if not pacer.pause():  # another event for the same follower or counter shard
                 raise
             current = store.get(Keys.follower(change.follower.id), consistent=True)
-        history = _history(current)
-        if _history_key(change.event_id) in {_history_key(e.event_id) for e in history}:
+        if _history_key(change.event_id) in ((current or {}).get("history") or {}):  # keyed so: no need to parse it
+            memory.add(change)
             return Outcome(applied=False, requests=store.requests - before)
-        ops = [*_exact_path(store, change, current, history), *handle]
+        ops = [*_exact_path(store, change, current, _history(current)), *handle]
 
 
 def _handle_entry(change: FollowChange) -> Item:

@@ -1,8 +1,9 @@
 """Configuration read from the environment at call time, and the secrets.
 
-Light on purpose (no pydantic here): X's CRC check and the health probe read only the stage, the
-secret's ARN and the log level (``load_runtime``). Everything else is the pydantic settings model
-in ``chalicelib.settings``, which ``load_settings`` imports on first use.
+Light on purpose (no pydantic here): X's CRC check, the health probe and a follow read only the
+stage, the secret's ARN, the log level, the table and the brand's X account (``load_runtime``).
+Everything else is the pydantic settings model in ``chalicelib.settings``, which ``load_settings``
+imports on first use.
 
 Secrets come from AWS Secrets Manager in the cloud (the secret's ARN in ``SECRET_ARN``) and from
 plain environment variables only in the ``local`` stage.
@@ -54,6 +55,8 @@ class Runtime:
     stage: Stage
     secret_arn: str | None
     log_level: str
+    table_name: str = "outlet-local"
+    x_account_id: str = ""
 
 
 def load_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
@@ -61,7 +64,13 @@ def load_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
     stage = env.get("STAGE") or DEFAULT_STAGE
     if stage not in STAGES:
         raise ConfigurationError(f"invalid environment: stage must be one of {', '.join(STAGES)}, not {stage!r}")
-    return Runtime(stage=stage, secret_arn=env.get("SECRET_ARN") or None, log_level=env.get("LOG_LEVEL") or "INFO")
+    return Runtime(
+        stage=stage,
+        secret_arn=env.get("SECRET_ARN") or None,
+        log_level=env.get("LOG_LEVEL") or "INFO",
+        table_name=env.get("TABLE_NAME") or "outlet-local",
+        x_account_id=env.get("X_ACCOUNT_ID") or "",
+    )
 
 
 class Secret:

@@ -47,7 +47,8 @@ def settings() -> Settings:
 
 
 def runtime() -> Runtime:
-    """The stage, the secret's ARN and the log level, without the settings model (no pydantic)."""
+    """The stage, the secret's ARN, the log level, the table and the brand's X account, without the
+    settings model (no pydantic): what X's CRC check and a follow need."""
     return load_runtime()
 
 
@@ -71,7 +72,7 @@ def session_key() -> bytes:
 
 
 def store() -> Store:
-    return _store(settings().table_name)
+    return _store(runtime().table_name)  # without the settings model: a follow needs only this
 
 
 @functools.cache
@@ -79,6 +80,13 @@ def _store(table_name: str) -> Store:
     from chalicelib.store import Store
 
     return Store(table_name, aws.dynamodb())
+
+
+def new_container() -> None:
+    """Forget the stores built so far, and with them what they remember (chalicelib.community's
+    committed follows), as a new container would: for tests, whose every cloud is a fresh table
+    under the same name."""
+    _store.cache_clear()
 
 
 def publisher() -> Publisher:

@@ -2,7 +2,8 @@
 
 A bad signature is refused before anything is parsed or written; a body we cannot read is a 400
 and changes nothing; events for another account, and events we do not use, are acknowledged.
-Each kind of event imports its module when it comes: a follow loads no feedback or DM code.
+Each kind of event imports its module when it comes, and builds what it needs then (the spike
+policy is a factory): a follow loads no feedback or DM code, and no settings model.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ def receive_x_delivery(
     now: datetime,
     enqueue: Enqueue,
     classifier: Classifier,
-    spikes: SpikePolicy | None = None,
+    spikes: Callable[[], SpikePolicy] | None = None,
     notify: Callable[[Item], None] | None = None,
 ) -> dict[str, Any]:
+    """``spikes`` builds the spike policy, called only for a delivery with feedback in it."""
     if not signature_is_valid(consumer_secret, body, signature):
         raise Unauthorized("missing or invalid x-twitter-webhooks-signature")
     try:
@@ -82,11 +84,12 @@ def _apply(
     now: datetime,
     enqueue: Enqueue,
     classifier: Classifier,
-    spikes: SpikePolicy | None,
+    spikes: Callable[[], SpikePolicy] | None,
     notify: Callable[[Item], None] | None,
 ) -> dict[str, Any]:
     tally = {"applied": 0, "duplicates": 0, "ignored": unused}
     rules: list[Item] | None = None  # listening rules: read once, and only if there is text to match
+    policy: SpikePolicy | None = None
     for event in events:
         if isinstance(event, FollowChange):
             from chalicelib.community import record_follow_change
@@ -102,7 +105,8 @@ def _apply(
             from chalicelib.listening.rules import all_rules
 
             rules = all_rules(store) if rules is None else rules
-            applied = record_feedback(store, event, classifier, rules, spikes, notify)
+            policy = spikes() if policy is None and spikes is not None else policy
+            applied = record_feedback(store, event, classifier, rules, policy, notify)
             if applied:
                 reopen_conversation_of(store, event)
             if isinstance(event, Interaction) and event.kind in ("reply", "quote", "mention") and event.post_id:

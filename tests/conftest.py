@@ -52,6 +52,9 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """moto with the template's resources, and the app's environment pointing at them."""
+    from chalicelib import deps
+
+    deps.new_container()  # the app's Store (and its memory) belongs to the previous test's table
     with mock_aws():
         stack = provision(aws_client, stage="local")
         for name, value in stack.environment.items():

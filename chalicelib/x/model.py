@@ -1,7 +1,9 @@
 """The internal model of what X tells us, whichever webhook envelope it came in.
 
 Everything after chalicelib.x sees only these: ``FollowChange``, ``Revocation``,
-``DirectMessage``, ``Interaction`` and ``PostDeleted``, gathered in a ``Delivery``.
+``DirectMessage``, ``Interaction`` and ``PostDeleted``, gathered in a ``Delivery``. Plain frozen
+dataclasses, not pydantic: the readers (chalicelib.x.fields) check the payload, and a webhook,
+often a container's first request, loads no pydantic (issue 17: ~175 ms of a cold follow).
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 XId = str  # X ids exceed 2**53: always strings
 FollowKind = Literal["follow", "unfollow"]
@@ -20,18 +20,16 @@ class MalformedPayload(ValueError):
     """A body behind a valid signature that is not a webhook envelope we can read."""
 
 
-class XUser(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, slots=True)
+class XUser:
     id: XId
     handle: str | None = None
     name: str | None = None
 
 
-class FollowChange(BaseModel):
+@dataclass(frozen=True, slots=True)
+class FollowChange:
     """Someone followed or unfollowed the brand's account."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: FollowKind
     event_id: str
@@ -39,20 +37,18 @@ class FollowChange(BaseModel):
     follower: XUser
 
 
-class Revocation(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Revocation:
     """The brand withdrew the app's authorization."""
-
-    model_config = ConfigDict(frozen=True)
 
     event_id: str
     occurred_at: datetime
     user_id: XId
 
 
-class DirectMessage(BaseModel):
+@dataclass(frozen=True, slots=True)
+class DirectMessage:
     """A DM someone sent the brand (the brand's own DMs come back too and are dropped)."""
-
-    model_config = ConfigDict(frozen=True)
 
     event_id: str
     occurred_at: datetime
@@ -60,10 +56,9 @@ class DirectMessage(BaseModel):
     text: str
 
 
-class Interaction(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Interaction:
     """Someone replied to, mentioned, quoted or liked the brand's posts."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: Literal["reply", "mention", "quote", "like"]
     event_id: str
@@ -74,10 +69,9 @@ class Interaction(BaseModel):
     answers: XId | None = None  # the post replied to, quoted or liked
 
 
-class PostDeleted(BaseModel):
+@dataclass(frozen=True, slots=True)
+class PostDeleted:
     """A post was deleted: its captured text and author must go (X's developer terms)."""
-
-    model_config = ConfigDict(frozen=True)
 
     event_id: str
     occurred_at: datetime
@@ -85,11 +79,10 @@ class PostDeleted(BaseModel):
     user_id: XId
 
 
-class HeardPost(BaseModel):
+@dataclass(frozen=True, slots=True)
+class HeardPost:
     """A public post a listening rule heard: delivered by the filtered stream (``matching_rules``)
     or found by recent search. ``rule_tags`` are the tags X matched it with: outlet's rule ids."""
-
-    model_config = ConfigDict(frozen=True)
 
     post_id: XId
     text: str
@@ -97,7 +90,7 @@ class HeardPost(BaseModel):
     author: XUser | None = None  # search without expansions names no author
     conversation_id: XId | None = None
     in_reply_to_user_id: XId | None = None
-    referenced: dict[str, XId] = Field(default_factory=dict)  # type (replied_to, quoted, retweeted) -> post id
+    referenced: dict[str, XId] = field(default_factory=dict)  # type (replied_to, quoted, retweeted) -> post id
     engagement: dict[str, int] | None = None  # public_metrics, when X sent them
     mentions: tuple[XId, ...] = ()  # the ids of the accounts it mentions (entities.mentions), when X sent them
     rule_tags: tuple[str, ...] = ()
@@ -107,7 +100,7 @@ class HeardPost(BaseModel):
 XEvent = FollowChange | Revocation | DirectMessage | Interaction | PostDeleted
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     """One webhook body: whose account it concerns, the events we use, and how many we dropped.
     A filtered-stream delivery concerns no account (``stream``): its post is ``heard``, for listening."""
@@ -117,12 +110,6 @@ class Delivery:
     unused: int = 0
     stream: bool = False
     heard: list[HeardPost] = field(default_factory=list)
-
-
-class Lenient(BaseModel):
-    """A raw payload shape: fields we do not read are ignored, as X adds them freely."""
-
-    model_config = ConfigDict(extra="ignore")
 
 
 def epoch_millis(value: str) -> datetime:

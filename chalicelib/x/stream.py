@@ -11,76 +11,15 @@ carries its creation time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from chalicelib.x.fields import Fields, refused
+from chalicelib.x.model import Delivery, HeardPost, MalformedPayload, XUser, snowflake_time
 
-from chalicelib.x.model import Delivery, HeardPost, Lenient, MalformedPayload, XId, XUser, aware, snowflake_time
-
-
-class _User(Lenient):
-    id: XId
-    username: str | None = None
-    name: str | None = None
-
-
-class _Includes(Lenient):
-    users: list[_User] = Field(default_factory=list)
-
-
-class _Reference(Lenient):
-    type: str
-    id: XId
-
-
-class _Mention(Lenient):
-    id: XId | None = None
-
-
-class _Entities(Lenient):
-    mentions: list[_Mention] = Field(default_factory=list)
-
-
-class _Post(Lenient):
-    id: XId = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")  # X's are digits; the pattern keeps keys and URLs safe
-    text: str = ""
-    author_id: XId | None = None
-    created_at: datetime | None = None
-    conversation_id: XId | None = None
-    in_reply_to_user_id: XId | None = None
-    referenced_tweets: list[_Reference] = Field(default_factory=list)
-    public_metrics: dict[str, int] | None = None
-    entities: _Entities | None = None
-
-    @field_validator("public_metrics", mode="before")
-    @classmethod
-    def _counts_only(cls, value: Any) -> Any:
-        if isinstance(value, dict):  # X adds metrics freely; keep the whole numbers it sends
-            return {
-                str(k): v
-                for k, v in value.items()
-                if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63  # DynamoDB's numbers hold it
-            }
-        return value
-
-
-class _MatchingRule(Lenient):
-    id: XId | None = None
-    tag: str | None = None
-
-
-class StreamDelivery(Lenient):
-    data: _Post
-    includes: _Includes = Field(default_factory=_Includes)
-    matching_rules: list[_MatchingRule]
-
-
-class SearchResponse(Lenient):
-    data: list[_Post] = Field(default_factory=list)
-    includes: _Includes = Field(default_factory=_Includes)
-    meta: dict[str, Any] = Field(default_factory=dict)
+_POST_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")  # X's are digits; the pattern keeps keys and URLs safe
 
 
 def is_stream_delivery(payload: dict[str, Any]) -> bool:
@@ -89,10 +28,22 @@ def is_stream_delivery(payload: dict[str, Any]) -> bool:
 
 def read_stream_delivery(payload: dict[str, Any]) -> Delivery:
     """One filtered-stream delivery: its post, tagged with the rules it matched (by their tags)."""
-    delivery = StreamDelivery.model_validate(payload)
-    tags = tuple(dict.fromkeys(r.tag for r in delivery.matching_rules if r.tag))
-    post = heard_post(delivery.data, delivery.includes.users, tags, "stream")
-    return Delivery(account_id=None, stream=True, heard=[post])
+    delivery = Fields(payload)
+    post = delivery.obj("data")
+    users = _users(delivery)
+    if "matching_rules" not in payload:
+        raise refused("matching_rules", "field required")
+    rules = [(rule.optional_text("id"), rule.optional_text("tag")) for rule in delivery.objects("matching_rules")]
+    tags = tuple(dict.fromkeys(tag for _, tag in rules if tag))
+    return Delivery(account_id=None, stream=True, heard=[heard_post(post, users, tags, "stream")])
+
+
+def _users(body: Fields) -> list[XUser]:
+    includes = Fields(body.data.get("includes", {}), body.at("includes"))
+    return [
+        XUser(id=u.text("id"), handle=u.optional_text("username"), name=u.optional_text("name"))
+        for u in includes.objects("users")
+    ]
 
 
 def _time_of(post_id: str) -> datetime:
@@ -101,23 +52,35 @@ def _time_of(post_id: str) -> datetime:
     return snowflake_time(post_id)
 
 
-def heard_post(post: _Post, users: list[_User], tags: tuple[str, ...], via: Literal["stream", "search"]) -> HeardPost:
-    profile = next((u for u in users if u.id == post.author_id), None)
+def _counts(post: Fields) -> dict[str, int] | None:
+    """public_metrics: X adds metrics freely; keep the whole numbers it sends that DynamoDB's numbers hold."""
+    metrics = post.optional_raw("public_metrics")
+    if metrics is None:
+        return None
+    return {str(k): v for k, v in metrics.items() if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63}
+
+
+def heard_post(post: Fields, users: list[XUser], tags: tuple[str, ...], via: Literal["stream", "search"]) -> HeardPost:
+    post_id = post.text("id")
+    if not _POST_ID.fullmatch(post_id):
+        raise refused(post.at("id"), "should be 1 to 64 letters, digits, _ or -")
+    author_id = post.optional_text("author_id")
+    created_at = post.moment("created_at") if post.data.get("created_at") is not None else _time_of(post_id)
+    entities = post.optional_obj("entities")
+    mentions = [m.optional_text("id") for m in entities.objects("mentions")] if entities else []
     author = None
-    if post.author_id:
-        author = XUser(
-            id=post.author_id, handle=profile.username if profile else None, name=profile.name if profile else None
-        )
+    if author_id:
+        author = next((u for u in users if u.id == author_id), XUser(id=author_id))
     return HeardPost(
-        post_id=post.id,
-        text=post.text,
-        created_at=aware(post.created_at) if post.created_at else _time_of(post.id),
+        post_id=post_id,
+        text=post.text("text", default=""),
+        created_at=created_at,
         author=author,
-        conversation_id=post.conversation_id,
-        in_reply_to_user_id=post.in_reply_to_user_id,
-        referenced={ref.type: ref.id for ref in post.referenced_tweets},
-        engagement=post.public_metrics,
-        mentions=tuple(m.id for m in (post.entities.mentions if post.entities else []) if m.id),
+        conversation_id=post.optional_text("conversation_id"),
+        in_reply_to_user_id=post.optional_text("in_reply_to_user_id"),
+        referenced={ref.text("type"): ref.text("id") for ref in post.objects("referenced_tweets")},
+        engagement=_counts(post),
+        mentions=tuple(m for m in mentions if m),
         rule_tags=tags,
         via=via,
     )
@@ -133,9 +96,10 @@ class SearchPage:
 
 def read_search_page(body: Any, rule_id: str) -> SearchPage:
     """One page of ``GET /2/tweets/search/recent``, each post tagged with the rule that found it."""
-    page = SearchResponse.model_validate(body)
-    posts = [heard_post(p, page.includes.users, (rule_id,), "search") for p in page.data]
-    meta = page.meta
+    page = Fields(body)
+    users = _users(page)
+    posts = [heard_post(p, users, (rule_id,), "search") for p in page.objects("data")]
+    meta = page.raw("meta")
     newest = meta.get("newest_id")
     token = meta.get("next_token")
     count = meta.get("result_count")

@@ -1,6 +1,6 @@
 """Cold start (issue 17): a new Lambda container imports ``app`` before its first request, so
 importing it loads only Chalice and the light wiring; X's CRC check (an HMAC) loads nothing
-more; a follow loads what it uses (boto3, the payload models, the logger) and nothing else.
+more; a follow loads what it uses (boto3 and the logger: no pydantic) and nothing else.
 
 Each check runs in a fresh interpreter, as a new container would (bench/cold.py), and names the
 heavy packages it found. When one fails: find the top-level import that pulls the package in
@@ -23,9 +23,10 @@ ACCOUNT = "2244994945"
 
 # What X's CRC may load beyond the standard library and Chalice: nothing on the list.
 CRC_ALLOWED: frozenset[str] = frozenset()
-# A follow writes to DynamoDB (boto3, botocore), reads the payload with its models (pydantic) and
-# logs what it did (Powertools). Never the sentiment model, X's client or the console's templates.
-FOLLOW_ALLOWED = frozenset({"boto3", "botocore", "pydantic", "pydantic_core", "aws_lambda_powertools"})
+# A follow writes to DynamoDB (boto3, botocore) and logs what it did (Powertools' Logger). It reads
+# the payload by hand (chalicelib.x.fields) and its settings without the model: no pydantic. Never
+# the sentiment model, X's client or the console's templates.
+FOLLOW_ALLOWED = frozenset({"boto3", "botocore", "aws_lambda_powertools"})
 
 
 def local_env(**extra: str) -> dict[str, str]:

@@ -7,10 +7,11 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.community import community_summary, list_followers, record_follow_change
+from chalicelib.community import Outcome, committed_in, community_summary, list_followers, record_follow_change
 from chalicelib.store import Keys, Store
 from chalicelib.x.events import FollowChange, XUser
 from tests.conftest import aws_client
@@ -37,19 +38,79 @@ def test_a_new_follower_costs_one_request(store: Store) -> None:
     assert record_follow_change(store, change("1", "follow", 0)).requests == 1
 
 
-def test_a_duplicate_costs_one_request_and_writes_nothing(store: Store) -> None:
+def another_container(store: Store) -> Store:
+    """The same table as another container sees it: a Store of its own, with an empty memory."""
+    return Store(store.table_name, aws_client("dynamodb"))
+
+
+def test_a_duplicate_in_another_container_costs_one_request_and_writes_nothing(store: Store) -> None:
     record_follow_change(store, change("1", "follow", 0))
     before = scan(store)
-    outcome = record_follow_change(store, change("1", "follow", 0))
+    outcome = record_follow_change(another_container(store), change("1", "follow", 0))
     assert (outcome.applied, outcome.requests) == (False, 1)
     assert scan(store) == before
+
+
+def test_a_duplicate_in_the_container_that_committed_it_costs_no_request(store: Store) -> None:
+    record_follow_change(store, change("1", "follow", 0))
+    before = scan(store)
+    assert record_follow_change(store, change("1", "follow", 0)) == Outcome(applied=False, requests=0)
+    assert scan(store) == before
+    # and a container that found it committed remembers it too
+    other = another_container(store)
+    assert record_follow_change(other, change("1", "follow", 0)).requests == 1
+    assert record_follow_change(other, change("1", "follow", 0)) == Outcome(applied=False, requests=0)
 
 
 def test_an_in_order_unfollow_costs_one_request(store: Store) -> None:
     record_follow_change(store, change("1", "follow", 0))
     assert record_follow_change(store, change("1", "unfollow", 1)).requests == 1
-    outcome = record_follow_change(store, change("1", "unfollow", 1))
+    outcome = record_follow_change(another_container(store), change("1", "unfollow", 1))
     assert (outcome.applied, outcome.requests) == (False, 1)
+
+
+class Crashing(Store):
+    """A store whose next transaction fails: before DynamoDB got it, or after it committed (a
+    Lambda that timed out waiting for the answer)."""
+
+    def __init__(self, store: Store, *, after_commit: bool) -> None:
+        super().__init__(store.table_name, aws_client("dynamodb"))
+        self.after_commit, self.crashes = after_commit, 1
+
+    def transact(self, ops: Any, *, token: str | None = None) -> None:
+        if self.crashes and not self.after_commit:
+            self.crashes -= 1
+            raise RuntimeError("crashed before the transaction")
+        super().transact(ops, token=token)
+        if self.crashes:
+            self.crashes -= 1
+            raise RuntimeError("crashed after the transaction committed")
+
+
+def test_a_transaction_that_failed_is_not_remembered(store: Store) -> None:
+    crashing = Crashing(store, after_commit=False)
+    with pytest.raises(RuntimeError):
+        record_follow_change(crashing, change("1", "follow", 0))
+    assert scan(store) == []
+    assert record_follow_change(crashing, change("1", "follow", 0)) == Outcome(applied=True, requests=1)
+
+
+def test_a_transaction_whose_outcome_is_unknown_is_asked_again_and_counted_once(store: Store) -> None:
+    crashing = Crashing(store, after_commit=True)
+    with pytest.raises(RuntimeError):
+        record_follow_change(crashing, change("1", "follow", 0))
+    assert record_follow_change(crashing, change("1", "follow", 0)) == Outcome(applied=False, requests=1)
+    assert community_summary(crashing, BASE)["followers"] == 1
+
+
+def test_the_memory_is_bounded_and_forgets_the_oldest_first(store: Store) -> None:
+    committed_in(store).limit = 2
+    for user in ("1", "2", "3"):
+        record_follow_change(store, change(user, "follow", 0))
+    assert len(committed_in(store)) == 2
+    assert record_follow_change(store, change("1", "follow", 0)) == Outcome(applied=False, requests=1)  # forgotten
+    assert record_follow_change(store, change("3", "follow", 0)) == Outcome(applied=False, requests=0)
+    assert len(committed_in(store)) == 2
 
 
 def test_a_returning_or_late_event_costs_two_requests(store: Store) -> None:
@@ -154,8 +215,9 @@ def test_any_delivery_order_with_duplicates_ends_in_the_models_state(
     # Given the events, delivered in a shuffled order, some of them more than once
     deliveries = data.draw(st.permutations(events + data.draw(st.lists(st.sampled_from(events), max_size=8))))
     empty(store)
+    fresh = another_container(store)  # an emptied table: a store that remembers none of it
     # When each delivery is applied
     for user, kind, slot in deliveries:
-        record_follow_change(store, change(user, kind, slot))
+        record_follow_change(fresh, change(user, kind, slot))
     # Then state and counters are exactly those of the events, once each, in time order
     assert observed(store) == model(set(events))

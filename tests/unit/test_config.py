@@ -102,17 +102,17 @@ def test_a_secret_whose_values_are_not_strings_is_refused() -> None:
 
 
 def test_the_light_runtime_settings_agree_with_the_settings_model() -> None:
-    env = {"STAGE": "prod", "SECRET_ARN": "arn:s", "LOG_LEVEL": "DEBUG"}
-    runtime, settings = load_runtime(env), load_settings(env)
-    assert (runtime.stage, runtime.secret_arn, runtime.log_level) == (
-        settings.stage,
-        settings.secret_arn,
-        settings.log_level,
-    )
+    env = {"STAGE": "prod", "SECRET_ARN": "arn:s", "LOG_LEVEL": "DEBUG", "TABLE_NAME": "t", "X_ACCOUNT_ID": "42"}
+    for environ in (env, {}, {"STAGE": "", "SECRET_ARN": "", "TABLE_NAME": "", "X_ACCOUNT_ID": ""}):
+        runtime, settings = load_runtime(environ), load_settings(environ)
+        light = (runtime.stage, runtime.secret_arn, runtime.log_level, runtime.table_name, runtime.x_account_id)
+        assert light == (
+            settings.stage,
+            settings.secret_arn,
+            settings.log_level,
+            settings.table_name,
+            settings.x_account_id,
+        )
     assert load_runtime({}) == load_runtime({"STAGE": "", "SECRET_ARN": ""})
-    assert (load_runtime({}).stage, load_runtime({}).log_level) == (
-        load_settings({}).stage,
-        load_settings({}).log_level,
-    )
     with pytest.raises(ConfigurationError, match="stage"):
         load_runtime({"STAGE": "staging"})
