@@ -23,10 +23,6 @@ def test_no_two_capabilities_define_the_same_key_name() -> None:
     assert clashes == []
 
 
-def test_keys_gathers_every_family() -> None:
-    assert set(Keys.__mro__[1:-1]) == set(KEY_FAMILIES)
-
-
 def test_keys_spells_what_each_family_spells() -> None:
     assert Keys.deal("d1") == {"PK": "DEAL#d1", "SK": "DEAL"}
     assert Keys.code_release("save10", NOON, "d1") == {
