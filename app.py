@@ -23,7 +23,7 @@ from chalice.app import Chalice, Rate, Response
 
 from chalicelib import deps, http
 from chalicelib.console.routes import console
-from chalicelib.errors import BadRequest, Unprocessable
+from chalicelib.errors import BadRequest
 from chalicelib.observability import event_middleware
 from chalicelib.x.webhooks import SIGNATURE_HEADER, crc_response
 
@@ -142,8 +142,8 @@ def deals_list() -> dict[str, Any]:
 
     request = http.current_request(app)
     status = http.query_params(request).get("status") or None
-    if status is not None and status not in DEAL_STATUSES:
-        raise Unprocessable("unknown status", fields={"status": f"one of {', '.join(DEAL_STATUSES)}"})
+    if status is not None:
+        http.one_of("status", status, DEAL_STATUSES)
     store = deps.store()
     return http.listing(request, lambda limit, cursor: list_deals(store, status=status, limit=limit, cursor=cursor))
 
@@ -359,9 +359,7 @@ def followers() -> dict[str, Any]:
     from chalicelib.community import STATUSES, list_followers
 
     request = http.current_request(app)
-    status = http.query_params(request).get("status", "following")
-    if status not in STATUSES:
-        raise Unprocessable("unknown status", fields={"status": f"one of {', '.join(STATUSES)}"})
+    status = http.query_choice(request, "status", STATUSES, default="following")
     store = deps.store()
     return http.listing(request, lambda limit, cursor: list_followers(store, status=status, limit=limit, cursor=cursor))
 
@@ -403,9 +401,7 @@ def dms() -> dict[str, Any]:
     from chalicelib.dm_queue import list_dms
 
     request = http.current_request(app)
-    status = http.query_params(request).get("status", "unknown")
-    if status not in DM_STATUSES:
-        raise Unprocessable("unknown status", fields={"status": f"one of {', '.join(DM_STATUSES)}"})
+    status = http.query_choice(request, "status", DM_STATUSES, default="unknown")
     store = deps.store()
     return http.listing(request, lambda limit, cursor: list_dms(store, status=status, limit=limit, cursor=cursor))
 

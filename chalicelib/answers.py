@@ -1,5 +1,8 @@
-"""Answering people: a public reply to a reply, mention or quote, a DM to a DM, each exactly once,
-and the conversation state of every feedback item (``open``, ``answered``, ``dismissed``).
+"""Answering people: a public reply to a reply, mention or quote, a DM to a DM, each sent on X
+exactly once, and an unknown outcome looked up, never resent. Composing the answer is
+chalicelib.answer_texts's; recording and looking up what became of it chalicelib.answer_outcomes's;
+the item's conversation state (``open``, ``answered``, ``dismissed``) chalicelib.conversations's.
+All are re-exported here, for the routes and the console.
 
 Exactly once. An answer is an item claimed under its idempotency key (``Keys.answer``) in the same
 transaction that takes the feedback item's answering lock (``answering_key``): the lock is free
@@ -11,78 +14,106 @@ Then one call to X, whose error says what is known (chalicelib.publishing): sent
 fee, the item's state and its response time in one transaction conditioned on the claim, so the
 fee is counted once; certainly not sent -> the claim is undone (the key may be used again);
 refused -> ``failed``; unknown (a timeout, a 5xx, or a run that died after the call) ->
-``checking``: never sent again, looked up instead (``find_post`` for a reply, ``find_dm`` for a DM)
-by a repeat of the key or by the ``check_answers`` schedule, ``max_checks`` times, then ``unknown``
+``checking``: never sent again, looked up instead (chalicelib.answer_outcomes), then ``unknown``
 (the lock is freed; answering again is the operator's explicit choice, with a new key).
 
 DMs go out directly, not through the DM pacer's queue (an answer is a conversation in real time),
-but each takes a token from the pacer's own 15-minute and daily windows in its claim: answers and
-alerts share X's DM budget, and an answer that would exceed it is refused (409) before it is sent.
+but each takes a token from the pacer's own 15-minute and daily windows in its claim
+(chalicelib.dm_budget): answers and alerts share X's DM budget, and an answer that would exceed
+it is refused (409) before it is sent.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
-from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.direct_messages import DmBudget, dm_windows
-from chalicelib.errors import BadRequest, Conflict, NotFound, Unprocessable
-from chalicelib.fees import FeeSchedule, charge_op
+from chalicelib.answer_outcomes import (
+    CHECKING,
+    FAILED,
+    SENDING,
+    SENT,
+    UNKNOWN,
+    AnswerPolicy,
+    answers_of,
+    check_answers,
+    public_claim,
+    publish_key_of,
+    record_answer,
+    resolve,
+    settle,
+)
+from chalicelib.answer_texts import (
+    MAX_DM_LENGTH,
+    PUBLIC,
+    RECENT_TEXT_LIFETIME,
+    ReplyRequest,
+    answerable,
+    check_key,
+    check_text,
+    new_key,
+    recently_sent,
+    their_post,
+)
+from chalicelib.conversations import (
+    ANSWERED,
+    DISMISSED,
+    OPEN,
+    STATES,
+    AnswerBusy,
+    dismiss,
+    reopen_conversation,
+    waiting_ops,
+)
+from chalicelib.dm_budget import give_back_tokens, take_tokens
+from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.observability import logger
-from chalicelib.posts import MAX_WEIGHTED_LENGTH, fingerprint, weighted_length
 from chalicelib.publishing import (
     DuplicateContent,
     NotSent,
     OutcomeUnknown,
-    Published,
     Publisher,
     PublishError,
     RateLimited,
 )
-from chalicelib.response_times import record_op
-from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+from chalicelib.store import ConditionFailed, Item, Keys, Store, TransactionConflict, iso
 
-OPEN, ANSWERED, DISMISSED = "open", "answered", "dismissed"
-STATES = (OPEN, ANSWERED, DISMISSED)
-SENDING, CHECKING, SENT, UNKNOWN, FAILED = "sending", "checking", "sent", "unknown", "failed"
-PUBLIC = ("reply", "mention", "quote")  # answered with a public reply; a DM with a DM; a like not at all
-MAX_DM_LENGTH = 10_000
-RECENT_TEXT_LIFETIME = timedelta(days=7)  # a reply text equal to one sent within this is warned about
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-
-
-class ReplyRequest(BaseModel):
-    """``POST /feedback/{id}/reply``'s body; ``again`` answers an item that has an answer already."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=MAX_DM_LENGTH)
-    again: bool = False
-
-
-def new_key(header: str | None) -> str:
-    """The request's idempotency key, or a fresh one (a request without a key answers once, itself)."""
-    return check_key(header) or uuid.uuid4().hex
-
-
-class AnswerBusy(Conflict):
-    code = "answer_in_progress"
-
-
-@dataclass(frozen=True)
-class AnswerPolicy:
-    fees: FeeSchedule = field(default_factory=FeeSchedule)
-    dm_budget: DmBudget = field(default_factory=DmBudget)
-    lease: timedelta = timedelta(minutes=2)  # an answer still ``sending`` after this died with its run
-    check_every: timedelta = timedelta(minutes=2)
-    max_checks: int = 3
+__all__ = [
+    "ANSWERED",
+    "CHECKING",
+    "DISMISSED",
+    "FAILED",
+    "MAX_DM_LENGTH",
+    "OPEN",
+    "PUBLIC",
+    "RECENT_TEXT_LIFETIME",
+    "SENDING",
+    "SENT",
+    "STATES",
+    "UNKNOWN",
+    "AnswerBusy",
+    "AnswerPolicy",
+    "Answered",
+    "ReplyRequest",
+    "answer_feedback",
+    "answerable",
+    "answers_of",
+    "check_answers",
+    "check_key",
+    "check_text",
+    "dismiss",
+    "new_key",
+    "public_claim",
+    "publish_key_of",
+    "recently_sent",
+    "reopen_conversation",
+    "resolve",
+    "their_post",
+    "waiting_ops",
+]
 
 
 @dataclass(frozen=True)
@@ -91,48 +122,6 @@ class Answered:
 
     status: int
     body: Item
-
-
-def check_key(key: str | None) -> str | None:
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
-        raise BadRequest(
-            "the Idempotency-Key is 1 to 128 letters, digits or _.:-", fields={"Idempotency-Key": "invalid"}
-        )
-    return key
-
-
-def check_text(kind: str, text: str) -> str:
-    """The answer's text: not empty; a public reply within X's weighted 280, a DM within 10,000."""
-    text = text.strip()
-    if not text:
-        raise Unprocessable("the answer has no text", fields={"text": "write something"})
-    if kind == "dm":
-        if len(text) > MAX_DM_LENGTH:
-            raise Unprocessable("the DM is too long", fields={"text": f"at most {MAX_DM_LENGTH} characters"})
-        return text
-    length = weighted_length(text)
-    if length > MAX_WEIGHTED_LENGTH:
-        over = length - MAX_WEIGHTED_LENGTH
-        raise Unprocessable("the reply is too long", fields={"text": f"{length} of {MAX_WEIGHTED_LENGTH}: {over} over"})
-    return text
-
-
-def answerable(item: Item) -> str:
-    """How an item is answered (``reply`` or ``dm``), or a 422 saying why it cannot be."""
-    kind = str(item["kind"])
-    if kind == "like":
-        raise Unprocessable("a like cannot be answered", fields={"kind": "like"})
-    if item.get("deleted_at") or not item.get("author_id"):
-        raise Unprocessable("the post was deleted: it cannot be answered", fields={"id": "deleted"})
-    return "dm" if kind == "dm" else "reply"
-
-
-def their_post(item: Item) -> str | None:
-    """The X id of the post a reply answers (the feedback item's own post)."""
-    found = item.get("post_id") or (
-        str(item["id"]).removeprefix("post:") if str(item["id"]).startswith("post:") else None
-    )
-    return str(found) if found else None
 
 
 def answer_feedback(
@@ -198,7 +187,7 @@ def _claim(
         store.op_update(Keys.feedback(feedback_id), set={"answering_key": key}, condition=Attr("PK").exists() & free),
     ]
     if kind == "dm":
-        ops += _dm_tokens(store, policy.dm_budget, now)
+        ops += take_tokens(store, policy.dm_budget, now)
     try:
         store.transact(ops)
     except ConditionFailed as exc:
@@ -216,21 +205,6 @@ def _claim(
     except TransactionConflict:
         raise AnswerBusy("the item met a concurrent change: repeat the request") from None
     return claim
-
-
-def _dm_tokens(store: Store, budget: DmBudget, now: datetime) -> list[dict[str, Any]]:
-    """A token from each of the DM pacer's windows, so answers and alerts share X's DM budget."""
-    window, day = dm_windows(now)
-    expires = int((now + timedelta(days=2)).timestamp())
-    return [
-        store.op_update(
-            Keys.dm_window(name),
-            add={"sent": 1},
-            set={"ttl": expires},
-            condition=Attr("sent").not_exists() | Attr("sent").lt(limit),
-        )
-        for name, limit in ((window, budget.per_15_minutes), (day, budget.per_day))
-    ]
 
 
 def _send(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item, now: datetime) -> Answered:
@@ -260,71 +234,7 @@ def _send(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item,
     except PublishError as exc:
         _fail(store, claim, str(exc))
         raise Unprocessable(f"X refused the answer: {exc}", fields={"x": "refused"}) from None
-    return Answered(201, _record(store, policy, claim, published, now))
-
-
-def publish_key_of(claim: Item) -> str:
-    return f"answer-{claim['feedback_id']}-{claim['key']}"
-
-
-def _record(store: Store, policy: AnswerPolicy, claim: Item, published: Published, now: datetime) -> Item:
-    """Sent: the answer, the item's state, the fee and the response time, in one transaction."""
-    feedback_id, key, text = str(claim["feedback_id"]), str(claim["key"]), str(claim["text"])
-    answered_at = published.created_at
-    reply = {
-        **public_claim(claim),
-        "status": SENT,
-        "state": ANSWERED,
-        "x_id": published.id,
-        "at": iso(answered_at),
-    }
-    answer = {"text": text, "by": str(claim["by"]), "at": iso(answered_at), "kind": claim["kind"], "x_id": published.id}
-    fee = policy.fees.dm if claim["kind"] == "dm" else policy.fees.for_post(text)
-    received = datetime.fromisoformat(str(claim["received_at"]))
-    waiting = datetime.fromisoformat(str(claim.get("waiting_since") or claim["received_at"]))
-    ops = [
-        store.op_update(
-            Keys.answer(feedback_id, key),
-            set={"status": SENT, "x_id": published.id, "reply": reply},
-            remove=("GSI1PK", "GSI1SK"),
-            condition=Attr("status").is_in([SENDING, CHECKING]),
-        ),
-        store.op_update(
-            Keys.feedback(feedback_id),
-            set={"state": ANSWERED, "answer": answer},
-            set_if_absent={"first_answer_at": iso(answered_at), "first_answer_by": str(claim["by"])},
-            remove=("answering_key",),
-        ),
-        store.op_delete(Keys.waiting(Keys.WAITING, waiting, feedback_id)),
-        store.op_delete(Keys.waiting(Keys.WAITING_UNALERTED, waiting, feedback_id)),
-        charge_op(store, fee, "dms" if claim["kind"] == "dm" else "posts", now),
-        # The answer on its person's page (chalicelib.people): our text, never theirs.
-        store.op_put(
-            {
-                **Keys.person_answer(str(claim["to"]), answered_at, feedback_id, key),
-                **answer,
-                "feedback_id": feedback_id,
-            }
-        ),
-    ]
-    if claim["kind"] == "dm":
-        ops.append(store.op_put({**Keys.dm_conversation(str(claim["to"])), "feedback_id": feedback_id}))
-    else:
-        ops.append(store.op_put({**Keys.answered_post(published.id), "feedback_id": feedback_id}))
-        expires = int((answered_at + RECENT_TEXT_LIFETIME).timestamp())
-        ops.append(store.op_put({**Keys.recent_reply_text(fingerprint(text)), "text": text, "ttl": expires}))
-    if claim.get("first"):
-        ops += record_op(store, received=received, answered=answered_at, by=str(claim["by"]), feedback_id=feedback_id)
-    for _ in range(3):
-        try:
-            store.transact(ops)
-        except ConditionFailed:
-            break  # recorded already (a concurrent look-up found it)
-        except TransactionConflict:
-            continue  # a concurrent write on one of these items; if it persists, the look-ups record it
-        break
-    logger.info("answered", extra={"feedback_id": feedback_id, "kind": claim["kind"]})
-    return reply
+    return Answered(201, record_answer(store, policy, claim, published, now))
 
 
 def _move(store: Store, claim: Item, status: str, due: datetime, error: str) -> Item:
@@ -343,8 +253,7 @@ def _undo(store: Store, claim: Item, now: datetime) -> None:
         store.op_update(Keys.feedback(feedback_id), remove=("answering_key",), condition=Attr("answering_key").eq(key)),
     ]
     if claim["kind"] == "dm":
-        window, day = dm_windows(datetime.fromisoformat(str(claim["attempted_at"])))
-        ops += [store.op_update(Keys.dm_window(name), add={"sent": -1}) for name in (window, day)]
+        ops += give_back_tokens(store, datetime.fromisoformat(str(claim["attempted_at"])))
     try:
         store.transact(ops)
     except (ConditionFailed, TransactionConflict):
@@ -352,24 +261,7 @@ def _undo(store: Store, claim: Item, now: datetime) -> None:
 
 
 def _fail(store: Store, claim: Item, error: str) -> None:
-    _settle(store, claim, FAILED, error)
-
-
-def _settle(store: Store, claim: Item, status: str, error: str) -> None:
-    """Not sent (refused), or never found: the claim says so and the item's lock is freed."""
-    feedback_id, key = str(claim["feedback_id"]), str(claim["key"])
-    with contextlib.suppress(ConditionFailed, TransactionConflict):
-        store.transact(
-            [
-                store.op_update(
-                    Keys.answer(feedback_id, key),
-                    set={"status": status, "last_error": error[:500]},
-                    remove=("GSI1PK", "GSI1SK"),
-                    condition=Attr("status").is_in([SENDING, CHECKING]),
-                ),
-                store.op_update(Keys.feedback(feedback_id), remove=("answering_key",)),
-            ]
-        )
+    settle(store, claim, FAILED, error)
 
 
 def _repeat(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item, now: datetime) -> Answered:
@@ -390,126 +282,3 @@ def _repeat(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Ite
         raise AnswerBusy("this answer is being sent: repeat the request in a moment")
     resolved = resolve(store, publisher, policy, claim, now)
     return Answered(201, resolved) if resolved is not None else Answered(202, public_claim(claim))
-
-
-def resolve(store: Store, publisher: Publisher, policy: AnswerPolicy, claim: Item, now: datetime) -> Item | None:
-    """Look for an answer whose outcome is unknown: record it if found, else count the look-up."""
-    publish_key, text = publish_key_of(claim), str(claim["text"])
-    try:
-        if claim["kind"] == "dm":
-            since = datetime.fromisoformat(str(claim["attempted_at"]))
-            found = publisher.find_dm(str(claim["to"]), text, key=publish_key, since=since)
-        else:
-            found = publisher.find_post(text, key=publish_key)
-    except PublishError as exc:
-        logger.warning("answer look-up failed", extra={"feedback_id": claim["feedback_id"], "error": str(exc)})
-        return None
-    if found is not None:
-        return _record(store, policy, claim, found, now)
-    checks = int(claim.get("checks", 0)) + 1
-    if checks >= policy.max_checks:
-        _settle(store, claim, UNKNOWN, f"not found after {checks} look-ups; never resent")
-        logger.error("answer outcome unknown: never resent", extra={"feedback_id": claim["feedback_id"]})
-        return None
-    feedback_id, key = str(claim["feedback_id"]), str(claim["key"])
-    with contextlib.suppress(ConditionFailed):
-        store.update(
-            Keys.answer(feedback_id, key),
-            set={
-                "status": CHECKING,
-                "checks": checks,
-                **Keys.answer_checking_index(now + policy.check_every, feedback_id, key),
-            },
-            condition=Attr("status").is_in([SENDING, CHECKING]) & Attr("checks").eq(int(claim.get("checks", 0))),
-        )
-    return None
-
-
-def check_answers(store: Store, publisher: Publisher, policy: AnswerPolicy, now: datetime, limit: int = 10) -> int:
-    """The schedule's part: answers whose outcome is unknown (or whose run died), due for a look-up."""
-    due = store.query(Keys.ANSWERS_CHECKING, index=GSI1, sk_between=("0", iso(now) + "~"), limit=limit)
-    found = 0
-    for claim in due.items:
-        if claim.get("status") in (SENDING, CHECKING) and resolve(store, publisher, policy, claim, now) is not None:
-            found += 1
-    return found
-
-
-def public_claim(claim: Item) -> Item:
-    return {
-        "feedback_id": claim["feedback_id"],
-        "idempotency_key": claim["key"],
-        "kind": claim["kind"],
-        "text": claim["text"],
-        "to": claim["to"],
-        "in_reply_to": claim.get("in_reply_to"),
-        "by": claim["by"],
-        "status": claim["status"],
-    }
-
-
-# --- conversation state ------------------------------------------------------------------------
-
-
-def dismiss(store: Store, feedback_id: str, *, by: str, now: datetime) -> Item:
-    """An open item needs no answer: ``dismissed``, and no longer waiting."""
-    try:
-        item = store.update(
-            Keys.feedback(feedback_id),
-            set={"state": DISMISSED, "dismissed_by": by, "dismissed_at": iso(now)},
-            condition=Attr("PK").exists() & Attr("answering_key").not_exists(),
-        )
-    except ConditionFailed as exc:
-        if exc.item is None:
-            raise NotFound("no such feedback item") from None
-        raise AnswerBusy("an answer to this item is being sent") from None
-    waiting = datetime.fromisoformat(str(item.get("waiting_since") or item["created_at"]))
-    for partition in (Keys.WAITING, Keys.WAITING_UNALERTED):
-        store.delete(Keys.waiting(partition, waiting, feedback_id))
-    return item
-
-
-def waiting_ops(store: Store, since: datetime, feedback_id: str) -> list[dict[str, Any]]:
-    """The item waits for an answer: listed oldest first, and once in the long-wait alert's list."""
-    entry = {"feedback_id": feedback_id, "waiting_since": iso(since)}
-    return [
-        store.op_put({**Keys.waiting(partition, since, feedback_id), **entry})
-        for partition in (Keys.WAITING, Keys.WAITING_UNALERTED)
-    ]
-
-
-def reopen_conversation(
-    store: Store, *, author_id: str, kind: str, answers: str | None, new_id: str, at: datetime
-) -> str | None:
-    """A later message from the same person in an answered conversation (a reply to our answer's
-    post, or a DM after our DM answer) reopens the item we answered; returns its id."""
-    if kind == "dm":
-        found = store.get(Keys.dm_conversation(author_id))
-    elif answers:
-        found = store.get(Keys.answered_post(answers))
-    else:
-        return None
-    if not found or str(found["feedback_id"]) == new_id:
-        return None
-    earlier_id = str(found["feedback_id"])
-    try:
-        store.update(
-            Keys.feedback(earlier_id),
-            set={"state": OPEN, "reopened_by": new_id, "reopened_at": iso(at), "waiting_since": iso(at)},
-            condition=Attr("state").eq(ANSWERED) & Attr("author_id").eq(author_id),
-        )
-    except ConditionFailed:
-        return None  # open already, dismissed, or another person's
-    store.transact(waiting_ops(store, at, earlier_id))  # it waits again, from the new message
-    return earlier_id
-
-
-def recently_sent(store: Store, text: str) -> bool:
-    """The composer's warning: X refuses a post identical to a recent one."""
-    return bool(text.strip()) and store.get(Keys.recent_reply_text(fingerprint(text))) is not None
-
-
-def answers_of(store: Store, feedback_id: str, limit: int = 20) -> list[Item]:
-    """An item's answers (a thread holds a few): each claim's public form, in key order."""
-    page = store.query(Keys.answers_partition(feedback_id), limit=limit)
-    return [{**public_claim(claim), "at": (claim.get("reply") or {}).get("at")} for claim in page.items]

@@ -11,17 +11,14 @@ One DM, once. A claim transaction takes a token from both windows, moves the DM'
 - sent: the state becomes ``sent`` in the same transaction as its fee, so the fee is counted once;
 - certainly not sent (no connection, a 429): the entry goes back to its place, tried by a later run;
 - refused (another 4xx): ``failed``, never repeated;
-- unknown (a read timeout, a 5xx, or a run that died after the claim): ``checking``. X keeps no
-  idempotency key for DMs, so it is never sent again; later runs read the conversation with the
-  recipient for its text (``find_dm``). Found: ``sent``. Not found after ``max_checks`` looks, spread
-  over later runs: ``unknown``, counted and listed (``GET /dms?status=unknown``), never resent.
-An attempt starts only while the run has time for the longest X call and its recording.
+- unknown (a read timeout, a 5xx, or a run that died after the claim): ``checking``, never sent
+  again: looked up in the conversation by later runs (chalicelib.dm_outcomes).
+An attempt starts only while the run has time for the longest X call and its recording. The
+windows' budget, shared with the answers to DMs, is chalicelib.dm_budget's.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +28,8 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.channel import may_publish
 from chalicelib.deal_alerts import ACTIVE, DONE, ENDED, active_campaigns, alert_text, close_campaign, still_on
 from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage
+from chalicelib.dm_budget import DmBudget, budget_left, dm_windows, pause_until, take_tokens
+from chalicelib.dm_outcomes import FOUND, due_for_look_up, look_up, move, record_sent
 from chalicelib.dm_queue import (
     CHECKING,
     DIRECT,
@@ -38,7 +37,6 @@ from chalicelib.dm_queue import (
     FAILED,
     RETRY,
     SENDING,
-    SENT,
     SKIPPED,
     UNKNOWN,
     DirectMessagePayload,
@@ -46,27 +44,14 @@ from chalicelib.dm_queue import (
     queue_dm,
     totals_op,
 )
-from chalicelib.fees import FeeSchedule, charge_op
+from chalicelib.fees import FeeSchedule
 from chalicelib.observability import logger
-from chalicelib.publishing import (
-    NotSent,
-    OutcomeUnknown,
-    Published,
-    Publisher,
-    PublishError,
-    RateLimited,
-)
-from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+from chalicelib.publishing import NotSent, OutcomeUnknown, Published, Publisher, PublishError, RateLimited
+from chalicelib.store import ConditionFailed, Item, Keys, Store, TransactionConflict, iso
 
-WINDOW = timedelta(minutes=15)
-DAY = timedelta(days=1)
+__all__ = ["DmBudget", "DmPolicy", "DrainReport", "dm_windows", "drain_dms", "intake_handler"]
+
 QUEUE_PAGE_LIMIT = 5  # queue pages one run reads past skipped entries before it leaves the rest
-
-
-@dataclass(frozen=True)
-class DmBudget:
-    per_15_minutes: int = 15  # X's published DM limits
-    per_day: int = 1440
 
 
 @dataclass(frozen=True)
@@ -116,11 +101,6 @@ def drain_dms(
     return report
 
 
-def dm_windows(now: datetime) -> tuple[str, str]:
-    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    return f"15m#{start:%Y-%m-%dT%H:%M}", f"day#{now:%Y-%m-%d}"
-
-
 @dataclass
 class _Drain:
     store: Store
@@ -134,41 +114,25 @@ class _Drain:
     # --- unknown outcomes ----------------------------------------------------------------------
 
     def check_unknown_outcomes(self) -> None:
-        now = self.clock()
-        due = self.store.query(
-            Keys.dms_by_status(CHECKING),
-            index=GSI1,
-            sk_between=("0", iso(now) + "~"),
-            limit=self.policy.checks_per_run,
-        )
-        for dm in due.items:
-            if dm.get("status") not in (SENDING, CHECKING):
-                continue  # the index lags a change made a moment ago
+        for dm in due_for_look_up(self.store, self.clock(), self.policy.checks_per_run):
             if self.time_left() < self.policy.attempt_seconds:
                 return
             self.check(dm)
 
     def check(self, dm: Item) -> None:
-        key, now = str(dm["key"]), self.clock()
-        attempted = datetime.fromisoformat(str(dm["attempted_at"]))
-        try:
-            found = self.publisher.find_dm(str(dm["to"]), str(dm["text"]), key=key, since=attempted)
-        except PublishError as exc:
-            logger.warning("dm look-up failed", extra={"key": key, "error": str(exc)})
-            found = None
-        if found is not None:
-            if self.record_sent(dm, found):
-                self.report.found.append(key)
-                logger.info("dm with an unknown outcome found in the conversation", extra={"key": key})
-            return
-        checks = int(dm.get("checks", 0)) + 1
-        if checks >= self.policy.max_checks:
-            done = self.move(dm, UNKNOWN, now, {"checks": checks}, totals={"unknown": 1})
-            if done:
-                self.report.unknown.append(key)
-                logger.error("dm outcome unknown: not found in the conversation, never resent", extra={"key": key})
-            return
-        self.move(dm, CHECKING, now + self.policy.check_every, {"checks": checks})
+        outcome = look_up(
+            self.store,
+            self.publisher,
+            dm,
+            clock=self.clock,
+            fee=self.policy.fees.dm,
+            check_every=self.policy.check_every,
+            max_checks=self.policy.max_checks,
+        )
+        if outcome == FOUND:
+            self.report.found.append(str(dm["key"]))
+        elif outcome == UNKNOWN:
+            self.report.unknown.append(str(dm["key"]))
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -182,23 +146,9 @@ class _Drain:
                 return
 
     def budget_left(self) -> int:
-        now = self.clock()
-        window, day = dm_windows(now)
-        found = {
-            str(item["SK"]): item
-            for item in self.store.batch_get([Keys.dm_window(window), Keys.dm_window(day), Keys.dm_drain()])
-        }
-        paused_until = found.get(Keys.dm_drain()["SK"], {}).get("paused_until")
-        if paused_until and datetime.fromisoformat(str(paused_until)) > now:
-            self.report.stopped = "paused"
-            return 0
-        budget = self.policy.budget
-        left = min(
-            budget.per_15_minutes - int(found.get(window, {}).get("sent", 0)),
-            budget.per_day - int(found.get(day, {}).get("sent", 0)),
-        )
-        if left <= 0:
-            self.report.stopped = "budget"
+        left, stopped = budget_left(self.store, self.policy.budget, self.clock())
+        if stopped is not None:
+            self.report.stopped = stopped
         return left
 
     def queues(self) -> Iterator[tuple[str, Item | None]]:
@@ -263,7 +213,7 @@ class _Drain:
         except (NotSent, RateLimited) as exc:
             self.give_back(claimed, waiting, campaign, str(exc))
             if isinstance(exc, RateLimited) and exc.retry_at is not None:
-                self.store.update(Keys.dm_drain(), set={"paused_until": iso(exc.retry_at)})
+                pause_until(self.store, exc.retry_at)
             self.report.stopped = "rate_limited" if isinstance(exc, RateLimited) else "unreachable"
             return 1
         except PublishError as exc:  # refused: repeating it would not help
@@ -278,9 +228,6 @@ class _Drain:
     def claim(self, waiting: Item, campaign: Item | None, text: str, now: datetime) -> Item | None:
         """Budget tokens, the DM's state and its entry, together. None if it is not to be sent now."""
         key, deal_id = str(waiting["key"]), waiting.get("deal_id")
-        window, day = dm_windows(now)
-        expires = int((now + 2 * DAY).timestamp())  # pacing counters clean themselves up (TTL)
-        budget = self.policy.budget
         state: Item = {
             "key": key,
             "to": str(waiting["to"]),
@@ -294,18 +241,7 @@ class _Drain:
             **Keys.dm_status_index(CHECKING, now + self.policy.lease, key),
         }
         ops = [
-            self.store.op_update(
-                Keys.dm_window(window),
-                add={"sent": 1},
-                set={"ttl": expires},
-                condition=Attr("sent").not_exists() | Attr("sent").lt(budget.per_15_minutes),
-            ),
-            self.store.op_update(
-                Keys.dm_window(day),
-                add={"sent": 1},
-                set={"ttl": expires},
-                condition=Attr("sent").not_exists() | Attr("sent").lt(budget.per_day),
-            ),
+            *take_tokens(self.store, self.policy.budget, now),  # operations 0 and 1: a spent budget
             self.store.op_update(Keys.dm_sent(key), set=state, add={"attempts": 1}, condition=may_claim()),
             # Counted off the queue once: only while the entry is still there.
             self.store.op_delete(
@@ -390,71 +326,13 @@ class _Drain:
             return
         self.report.retry.append(key)
 
-    # --- recording -----------------------------------------------------------------------------
-
     def record_sent(self, dm: Item, published: Published) -> bool:
-        """The DM is sent: its state, its fee and its counts in one transaction, conditioned on the
-        state it left, so the fee is recorded once however often this runs."""
-        key, now = str(dm["key"]), self.clock()
-        deal_id = dm.get("deal_id")
-        ops = [
-            self.store.op_update(
-                Keys.dm_sent(key),
-                set={
-                    "status": SENT,
-                    "dm_id": published.id,
-                    "sent_at": iso(published.created_at),
-                    **Keys.dm_status_index(SENT, published.created_at, key),
-                },
-                condition=Attr("status").is_in([SENDING, CHECKING]),
-            ),
-            charge_op(self.store, self.policy.fees.dm, "dms", now),
-            totals_op(self.store, sent=1),
-        ]
-        if deal_id is not None:
-            # What a deal's alerts cost (its revenue per fee dollar), and a DM back from this
-            # subscriber in the next days answers this deal (chalicelib.feedback).
-            ops.append(self.store.op_update(Keys.deal_fees(str(deal_id)), add={"usd": self.policy.fees.dm}))
-            ops.append(
-                self.store.op_update(
-                    Keys.subscriber(str(dm["to"])), set={"last_alert_deal_id": str(deal_id), "last_alert_at": iso(now)}
-                )
-            )
-        for attempt in range(3):
-            try:
-                self.store.transact(ops)
-            except ConditionFailed:
-                return False  # recorded already (a concurrent look-up found it)
-            except TransactionConflict:
-                # Left ``sending``: if this keeps failing, the look-ups find the DM and record it then.
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
-                continue
-            logger.info("dm sent", extra={"key": key, "deal_id": deal_id})
-            return True
-        return False
+        return record_sent(self.store, dm, published, fee=self.policy.fees.dm, now=self.clock())
 
     def move(
         self, dm: Item, status: str, listed_at: datetime, extra: dict[str, object], totals: dict[str, int] | None = None
     ) -> bool:
-        """A DM whose outcome is not (yet) sent changes state, if nobody moved it meanwhile."""
-        key = str(dm["key"])
-        checks = Attr("checks").eq(dm["checks"]) if "checks" in dm else Attr("checks").not_exists()
-        ops = [
-            self.store.op_update(
-                Keys.dm_sent(key),
-                set={"status": status, **extra, **Keys.dm_status_index(status, listed_at, key)},
-                condition=Attr("status").eq(str(dm["status"]))
-                & Attr("attempted_at").eq(str(dm["attempted_at"]))
-                & checks,
-            )
-        ]
-        if totals:
-            ops.append(totals_op(self.store, **totals))
-        try:
-            self.store.transact(ops)
-        except (ConditionFailed, TransactionConflict):
-            return False
-        return True
+        return move(self.store, dm, status, listed_at, extra, totals)
 
 
 # --- the delivery queue's DM messages ---------------------------------------------------------------

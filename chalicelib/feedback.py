@@ -21,6 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
+from chalicelib.conversations import STATES, waiting_ops
 from chalicelib.listening.rules import matched_rule_names
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
@@ -71,8 +72,6 @@ def record_feedback(
     notify: Callable[[Item], None] | None = None,
 ) -> bool:
     """Record one interaction or DM once; False for a duplicate delivery."""
-    from chalicelib.answers import waiting_ops  # answers loads DM and publishing code: only here
-
     kind: FeedbackKind = event.kind if isinstance(event, Interaction) else "dm"
     author: XUser = event.author if isinstance(event, Interaction) else event.sender
     text = event.text
@@ -294,8 +293,6 @@ def list_feedback(
     limit: int,
     cursor: str | None,
 ) -> Page:
-    from chalicelib.answers import STATES
-
     wanted: list[ConditionBase] = [
         Attr(name).eq(value)
         for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind), ("author_id", author_id))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -144,6 +144,18 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 
 def query_params(request: Request) -> dict[str, str]:
     return dict(request.query_params or {})
+
+
+def query_choice(request: Request, name: str, choices: Sequence[str], default: str) -> str:
+    """A query parameter that takes one of ``choices`` (``default`` when absent); anything else is a 422."""
+    return one_of(name, query_params(request).get(name, default), choices)
+
+
+def one_of(name: str, value: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``; else a 422 naming the parameter and what it takes."""
+    if value not in choices:
+        raise Unprocessable(f"unknown {name}", fields={name: f"one of {', '.join(choices)}"})
+    return value
 
 
 class _Page(Protocol):

@@ -1,5 +1,15 @@
-"""The one DynamoDB table: ``keys`` owns every key shape, ``table`` every read and write."""
+"""The one DynamoDB table: ``keys`` owns every key shape, ``table``'s Store every read and write
+(its ``errors``, ``expressions`` and ``cursors`` beside it)."""
 
+from chalicelib.store.cursors import Page, pack_cursor, unpack_cursor
+from chalicelib.store.errors import (
+    AlreadyExists,
+    BatchIncomplete,
+    ConditionFailed,
+    InvalidCursor,
+    StoreError,
+    TransactionConflict,
+)
 from chalicelib.store.keys import (
     GSI1,
     GSI2,
@@ -13,19 +23,7 @@ from chalicelib.store.keys import (
     utcnow,
     without_keys,
 )
-from chalicelib.store.table import (
-    AlreadyExists,
-    BatchIncomplete,
-    ConditionFailed,
-    InvalidCursor,
-    Page,
-    Store,
-    StoreError,
-    TransactionConflict,
-    pack_cursor,
-    summed,
-    unpack_cursor,
-)
+from chalicelib.store.table import Store, summed
 
 __all__ = [
     "GSI1",

@@ -1,29 +1,35 @@
-"""Every way outlet reads or writes the table: conditional writes, counters, transactions,
-batches, paged queries, and TTL-expired items hidden until DynamoDB deletes them. DynamoDB's
-errors become the domain exceptions below."""
+"""The Store: every way outlet reads or writes the table (conditional writes, counters,
+transactions, batches, paged queries), with TTL-expired items hidden until DynamoDB deletes them.
+DynamoDB's errors become the domain exceptions of ``errors``; the wire format and expressions are
+``expressions``'s, pages and their cursors ``cursors``'s."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
 from boto3.dynamodb.conditions import Key as KeyCond
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+from chalicelib.store.cursors import Page, decode_cursor, encode_cursor
+from chalicelib.store.errors import (
+    AlreadyExists,
+    BatchIncomplete,
+    ConditionFailed,
+    InvalidCursor,
+    TransactionConflict,
+    error_code,
+    translate,
+)
+from chalicelib.store.expressions import condition_params, from_wire, serialize, to_wire, update_params
 from chalicelib.store.keys import INDEX_KEYS, TTL_ATTRIBUTE, Item, Key, utcnow
 from chalicelib.store.retry import CONTENTION, Backoff, Pacer
 
@@ -32,73 +38,6 @@ T = TypeVar("T")
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem limit (moto does not enforce it)
 BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100
-# Why a transaction may be cancelled and simply tried again: another transaction held one of its
-# items, or DynamoDB throttled it. Anything else (a ValidationError...) would fail the same way again.
-RETRYABLE_CANCELLATIONS = frozenset(
-    {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError", "RequestLimitExceeded"}
-)
-
-
-# --- errors ---------------------------------------------------------------------------------
-
-
-class StoreError(Exception):
-    """Base of the store's domain exceptions."""
-
-
-class ConditionFailed(StoreError):
-    """A conditional write found the item in another state. ``item`` is what it found, if any."""
-
-    def __init__(self, message: str, item: Item | None = None, index: int | None = None) -> None:
-        super().__init__(message)
-        self.item = item
-        self.index = index
-
-
-class AlreadyExists(ConditionFailed):
-    """``put_new`` found a live item under that key."""
-
-
-class TransactionConflict(StoreError):
-    """Another request touched the same items at the same time, or DynamoDB throttled it: nothing
-    was written and the caller may retry (with backoff: ``Store.retrying``)."""
-
-
-class BatchIncomplete(StoreError):
-    """DynamoDB kept returning unprocessed items after every retry."""
-
-    def __init__(self, message: str, remaining: list[Item]) -> None:
-        super().__init__(message)
-        self.remaining = remaining
-
-
-class InvalidCursor(StoreError):
-    """A paging cursor that this store did not issue for this query."""
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Item]
-    next: str | None
-
-
-@dataclass
-class _Expression:
-    text: list[str] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _to_wire(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
-def _from_wire(item: Mapping[str, Any]) -> Item:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
 class Store:
@@ -125,17 +64,17 @@ class Store:
     # --- single items -----------------------------------------------------------------------
 
     def get(self, key: Key, *, consistent: bool = False) -> Item | None:
-        response = self._call("get_item", Key=_to_wire(key), ConsistentRead=consistent)
+        response = self._call("get_item", Key=to_wire(key), ConsistentRead=consistent)
         raw = response.get("Item")
         if raw is None:
             return None
-        item = _from_wire(raw)
+        item = from_wire(raw)
         return item if self._is_live(item) else None
 
     def put(self, item: Item, *, condition: ConditionBase | None = None) -> None:
-        params: dict[str, Any] = {"Item": _to_wire(item)}
+        params: dict[str, Any] = {"Item": to_wire(item)}
         if condition is not None:
-            params.update(self._condition(condition))
+            params.update(condition_params(condition))
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         self._call("put_item", **params)
 
@@ -157,28 +96,28 @@ class Store:
         condition: ConditionBase | None = None,
     ) -> Item:
         """One UpdateItem; returns the item as it is after the update."""
-        params = self._update_params(key, set, set_if_absent, add, remove, condition)
+        params = update_params(key, set, set_if_absent, add, remove, condition)
         if condition is not None:
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         response = self._call("update_item", ReturnValues="ALL_NEW", **params)
-        return _from_wire(response.get("Attributes", {}))
+        return from_wire(response.get("Attributes", {}))
 
     def increment(self, key: Key, counters: Mapping[str, int | Decimal]) -> Item:
         """Atomically add to counters (creating them at zero); returns the new values."""
         return self.update(key, add=counters)
 
     def delete(self, key: Key, *, condition: ConditionBase | None = None) -> None:
-        params: dict[str, Any] = {"Key": _to_wire(key)}
+        params: dict[str, Any] = {"Key": to_wire(key)}
         if condition is not None:
-            params.update(self._condition(condition))
+            params.update(condition_params(condition))
         self._call("delete_item", **params)
 
     # --- transactions -----------------------------------------------------------------------
 
     def op_put(self, item: Item, condition: ConditionBase | None = None) -> dict[str, Any]:
-        params: dict[str, Any] = {"TableName": self.table_name, "Item": _to_wire(item)}
+        params: dict[str, Any] = {"TableName": self.table_name, "Item": to_wire(item)}
         if condition is not None:
-            params.update(self._condition(condition))
+            params.update(condition_params(condition))
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": params}
 
@@ -192,22 +131,22 @@ class Store:
         remove: Iterable[str] = (),
         condition: ConditionBase | None = None,
     ) -> dict[str, Any]:
-        params = self._update_params(key, set, set_if_absent, add, remove, condition)
+        params = update_params(key, set, set_if_absent, add, remove, condition)
         params["TableName"] = self.table_name
         if condition is not None:
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Update": params}
 
     def op_check(self, key: Key, condition: ConditionBase) -> dict[str, Any]:
-        params: dict[str, Any] = {"TableName": self.table_name, "Key": _to_wire(key)}
-        params.update(self._condition(condition))
+        params: dict[str, Any] = {"TableName": self.table_name, "Key": to_wire(key)}
+        params.update(condition_params(condition))
         params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"ConditionCheck": params}
 
     def op_delete(self, key: Key, condition: ConditionBase | None = None) -> dict[str, Any]:
-        params: dict[str, Any] = {"TableName": self.table_name, "Key": _to_wire(key)}
+        params: dict[str, Any] = {"TableName": self.table_name, "Key": to_wire(key)}
         if condition is not None:
-            params.update(self._condition(condition))
+            params.update(condition_params(condition))
         return {"Delete": params}
 
     def transact(self, ops: Sequence[dict[str, Any]], *, token: str | None = None) -> None:
@@ -244,7 +183,7 @@ class Store:
             unique[(item["PK"], item["SK"])] = item
         pending = list(unique.values())
         for start in range(0, len(pending), BATCH_WRITE_LIMIT):
-            chunk = [{"PutRequest": {"Item": _to_wire(i)}} for i in pending[start : start + BATCH_WRITE_LIMIT]]
+            chunk = [{"PutRequest": {"Item": to_wire(i)}} for i in pending[start : start + BATCH_WRITE_LIMIT]]
             self._write_chunk(chunk)
 
     def _write_chunk(self, requests: list[dict[str, Any]]) -> None:
@@ -254,7 +193,7 @@ class Store:
             if not requests:
                 return
             self._sleep(_backoff(attempt))
-        remaining = [_from_wire(r["PutRequest"]["Item"]) for r in requests if "PutRequest" in r]
+        remaining = [from_wire(r["PutRequest"]["Item"]) for r in requests if "PutRequest" in r]
         raise BatchIncomplete(f"{len(requests)} items still unprocessed", remaining)
 
     def batch_get(self, keys: Iterable[Key]) -> list[Item]:
@@ -262,10 +201,10 @@ class Store:
         unique = list({(k["PK"], k["SK"]): k for k in keys}.values())
         found: list[Item] = []
         for start in range(0, len(unique), BATCH_GET_LIMIT):
-            wanted: dict[str, Any] = {"Keys": [_to_wire(k) for k in unique[start : start + BATCH_GET_LIMIT]]}
+            wanted: dict[str, Any] = {"Keys": [to_wire(k) for k in unique[start : start + BATCH_GET_LIMIT]]}
             for attempt in range(self._max_batch_attempts):
                 response = self._call("batch_get_item", RequestItems={self.table_name: wanted})
-                found.extend(_from_wire(i) for i in response.get("Responses", {}).get(self.table_name, []))
+                found.extend(from_wire(i) for i in response.get("Responses", {}).get(self.table_name, []))
                 retry = response.get("UnprocessedKeys", {}).get(self.table_name)
                 if not retry or not retry.get("Keys"):
                     break
@@ -316,22 +255,22 @@ class Store:
             names.update(built_filter.attribute_name_placeholders)
             values.update(built_filter.attribute_value_placeholders)
         params["ExpressionAttributeNames"] = names
-        params["ExpressionAttributeValues"] = {k: _serializer.serialize(v) for k, v in values.items()}
+        params["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
         if index is not None:
             params["IndexName"] = index
         if cursor is not None:
-            params["ExclusiveStartKey"] = _to_wire(_decode_cursor(cursor, partition, pk_name, sk_name))
+            params["ExclusiveStartKey"] = to_wire(decode_cursor(cursor, partition, pk_name, sk_name))
         try:
             response = self._client.query(**params)
         except ClientError as exc:
-            if _error_code(exc) == "ValidationException" and cursor is not None:
+            if error_code(exc) == "ValidationException" and cursor is not None:
                 raise InvalidCursor("the cursor does not belong to this listing") from None
             raise
         finally:
             self.requests += 1
-        items = [i for i in (_from_wire(r) for r in response.get("Items", [])) if self._is_live(i)]
+        items = [i for i in (from_wire(r) for r in response.get("Items", [])) if self._is_live(i)]
         last = response.get("LastEvaluatedKey")
-        return Page(items=items, next=_encode_cursor(_from_wire(last)) if last else None)
+        return Page(items=items, next=encode_cursor(from_wire(last)) if last else None)
 
     # --- conditions -------------------------------------------------------------------------
 
@@ -349,52 +288,6 @@ class Store:
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _condition(self, condition: ConditionBase) -> dict[str, Any]:
-        built = ConditionExpressionBuilder().build_expression(condition)
-        params: dict[str, Any] = {"ConditionExpression": built.condition_expression}
-        if built.attribute_name_placeholders:
-            params["ExpressionAttributeNames"] = dict(built.attribute_name_placeholders)
-        if built.attribute_value_placeholders:
-            params["ExpressionAttributeValues"] = _to_wire(built.attribute_value_placeholders)
-        return params
-
-    def _update_params(
-        self,
-        key: Key,
-        set_: Mapping[str, Any] | None,
-        set_if_absent: Mapping[str, Any] | None,
-        add: Mapping[str, int | Decimal] | None,
-        remove: Iterable[str],
-        condition: ConditionBase | None,
-    ) -> dict[str, Any]:
-        expr = _Expression()
-        sets: list[str] = []
-        for name, value in (set_ or {}).items():
-            sets.append(f"{_name(expr, name)} = {_value(expr, value)}")
-        for name, value in (set_if_absent or {}).items():
-            placeholder = _name(expr, name)
-            sets.append(f"{placeholder} = if_not_exists({placeholder}, {_value(expr, value)})")
-        clauses = [f"SET {', '.join(sets)}"] if sets else []
-        adds = [f"{_name(expr, n)} {_value(expr, v)}" for n, v in (add or {}).items()]
-        if adds:
-            clauses.append(f"ADD {', '.join(adds)}")
-        removes = [_name(expr, n) for n in remove]
-        if removes:
-            clauses.append(f"REMOVE {', '.join(removes)}")
-        if not clauses:
-            raise ValueError("an update needs at least one of set, set_if_absent, add, remove")
-        params: dict[str, Any] = {"Key": _to_wire(key), "UpdateExpression": " ".join(clauses)}
-        names, values = expr.names, expr.values
-        if condition is not None:
-            built = ConditionExpressionBuilder().build_expression(condition)
-            params["ConditionExpression"] = built.condition_expression
-            names = {**names, **built.attribute_name_placeholders}
-            values = {**values, **built.attribute_value_placeholders}
-        params["ExpressionAttributeNames"] = names
-        if values:
-            params["ExpressionAttributeValues"] = _to_wire(values)
-        return params
-
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         if operation != "transact_write_items" and "RequestItems" not in params:
             params.setdefault("TableName", self.table_name)
@@ -402,7 +295,7 @@ class Store:
         try:
             response: dict[str, Any] = getattr(self._client, operation)(**params)
         except ClientError as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
         return response
 
 
@@ -416,93 +309,6 @@ def summed(items: Iterable[Item]) -> dict[str, int | Decimal]:
     return totals
 
 
-def _name(expr: _Expression, attribute: str) -> str:
-    """A placeholder path: ``a.b`` names the member ``b`` of the map ``a``, as in boto3's ``Attr``."""
-    parts = []
-    for part in attribute.split("."):
-        placeholder = f"#u{len(expr.names)}"
-        expr.names[placeholder] = part
-        parts.append(placeholder)
-    return ".".join(parts)
-
-
-def _value(expr: _Expression, value: Any) -> str:
-    placeholder = f":u{len(expr.values)}"
-    expr.values[placeholder] = value
-    return placeholder
-
-
 def _backoff(attempt: int) -> float:
     """Full-jitter exponential backoff, as AWS recommends for unprocessed batch items."""
     return random.uniform(0, min(2.0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not security
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _translate(exc: ClientError) -> Exception:
-    code = _error_code(exc)
-    if code == "ConditionalCheckFailedException":
-        raw: Any = exc.response.get("Item")
-        return ConditionFailed("the item is not in the expected state", item=_from_wire(raw) if raw else None)
-    if code == "TransactionCanceledException":
-        reasons = exc.response.get("CancellationReasons", [])
-        for index, reason in enumerate(reasons):
-            if reason.get("Code") == "ConditionalCheckFailed":
-                raw = reason.get("Item")
-                return ConditionFailed(
-                    f"transaction operation {index} found the item in another state",
-                    item=_from_wire(raw) if raw else None,
-                    index=index,
-                )
-        causes = {str(reason.get("Code")) for reason in reasons} - {"None"}
-        if causes and causes <= RETRYABLE_CANCELLATIONS:
-            return TransactionConflict(str(exc))
-        return exc  # a ValidationError, an item too large...: a bug to see, not a race to retry
-    if code == "TransactionConflictException":
-        return TransactionConflict(str(exc))
-    return exc
-
-
-# --- cursors --------------------------------------------------------------------------------
-# A cursor is opaque to callers but comes back from them, so reading one is parsing untrusted
-# input: bounded in size before it is decoded, and every way it can be odd is an InvalidCursor.
-
-MAX_CURSOR_LENGTH = 4096  # a key is at most 2 KB + 1 KB per index; a real cursor is far shorter
-MAX_KEY_VALUE_LENGTH = 2048  # DynamoDB's limit for a partition key (a sort key's is 1024)
-_CURSOR_CHARACTERS = re.compile(r"[A-Za-z0-9_-]*")
-
-
-def pack_cursor(data: Any) -> str:
-    """``data`` (JSON-able) as an opaque URL-safe cursor."""
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def unpack_cursor(cursor: str) -> Any:
-    """What ``pack_cursor`` packed; anything else a caller sends is an InvalidCursor, never a crash."""
-    if len(cursor) > MAX_CURSOR_LENGTH or not _CURSOR_CHARACTERS.fullmatch(cursor):
-        raise InvalidCursor("the cursor is not one this service issued")
-    try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, UnicodeError, RecursionError):
-        raise InvalidCursor("the cursor is not one this service issued") from None
-
-
-def _encode_cursor(key: Mapping[str, Any]) -> str:
-    return pack_cursor({k: (int(v) if isinstance(v, Decimal) else v) for k, v in key.items()})
-
-
-def _decode_cursor(cursor: str, partition: str, pk_name: str, sk_name: str) -> dict[str, Any]:
-    """The start key of a page of ``partition``: exactly the key attributes DynamoDB returns for
-    that query (the table's, plus the index's for an index query), each a short string."""
-    key = unpack_cursor(cursor)
-    wanted = {"PK", "SK", pk_name, sk_name}
-    if (
-        not isinstance(key, dict)
-        or set(key) != wanted
-        or key.get(pk_name) != partition
-        or not all(isinstance(v, str) and 0 < len(v) <= MAX_KEY_VALUE_LENGTH for v in key.values())
-    ):
-        raise InvalidCursor("the cursor does not belong to this listing")
-    return key

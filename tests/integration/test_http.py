@@ -162,6 +162,30 @@ def test_a_bad_limit_is_a_422_naming_the_field(api: Any, admin: dict[str, str]) 
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("route", "choices"),
+    [
+        ("/community/followers", "one of following, left"),
+        ("/dms", "one of checking, sent, unknown, failed"),
+        ("/deals", "one of scheduled, releasing, released, expired, sold_out, cancelled, failed"),
+    ],
+)
+def test_an_unknown_status_filter_is_a_422_listing_the_statuses(
+    api: Any, admin: dict[str, str], route: str, choices: str
+) -> None:
+    # when a listing is asked for a status it does not have
+    response = api.http.get(f"{route}?status=lost", headers=admin)
+    # then it says which statuses there are, and lists nothing
+    assert response.status_code == 422
+    assert body(response)["error"]["message"] == "unknown status"
+    assert body(response)["error"]["fields"] == {"status": choices}
+
+
+def test_without_a_status_filter_a_listing_shows_its_default(api: Any, admin: dict[str, str]) -> None:
+    for route in ("/community/followers", "/dms", "/deals"):
+        assert api.http.get(route, headers=admin).status_code == 200, route
+
+
 def test_a_forged_cursor_is_a_400(api: Any, admin: dict[str, str]) -> None:
     response = api.http.get("/outbox?cursor=eyJQSyI6IkRFQUwjMSJ9", headers=admin)
     assert response.status_code == 400
