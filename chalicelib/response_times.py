@@ -125,24 +125,44 @@ def response_time_summary(store: Store, now: datetime, *, threshold: timedelta, 
 
 
 def alert_long_waits(store: Store, now: datetime, threshold: timedelta, notify: Notify | None = None) -> list[str]:
-    """One alert per item that has waited longer than ``threshold`` for an answer."""
+    """One alert per item that has waited longer than ``threshold`` for an answer, saying in words
+    what waits and from whom (its item read in one batch with the page's others)."""
     due = store.query(Keys.WAITING_UNALERTED, sk_between=("0", iso(now - threshold) + "~"), limit=ALERT_PAGE)
+    items = {str(item["PK"]): item for item in store.batch_get(Keys.feedback(str(e["feedback_id"])) for e in due.items)}
     alerted: list[str] = []
-    minutes = int(threshold.total_seconds() // 60)
     for entry in due.items:
         feedback_id = str(entry["feedback_id"])
+        received = datetime.fromisoformat(str(entry["waiting_since"]))
+        item = items.get(str(Keys.feedback(feedback_id)["PK"]), {})
         raised = raise_alert(
             store,
             alert_id=f"answer-wait-{feedback_id}-{entry['waiting_since']}",  # once per wait (reopened: anew)
             kind="answer_overdue",
-            message=f"Feedback {feedback_id} has waited more than {minutes} minutes for an answer "
-            f"(since {entry['waiting_since']}).",
+            message=f"{_what_waits(item)} has waited more than {_duration(threshold)} for an answer "
+            f"(since {received:%d %b %Y, %H:%M} UTC).",
             raised_at=now,
             notify=notify,
             feedback_id=feedback_id,
         )
-        received = datetime.fromisoformat(str(entry["waiting_since"]))
         store.delete(Keys.waiting(Keys.WAITING_UNALERTED, received, feedback_id))
         if raised:
             alerted.append(feedback_id)
     return alerted
+
+
+_KINDS = {"dm": "A DM", "reply": "A reply", "mention": "A mention", "quote": "A quote"}
+
+
+def _what_waits(item: Item) -> str:
+    """``A DM from @ana``: the item's kind and author's handle (an erased or unknown one: no name)."""
+    what = _KINDS.get(str(item.get("kind")), "A message")
+    handle = item.get("author_handle")
+    return f"{what} from @{handle}" if handle else what
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    return "1 hour" if hours == 1 else f"{hours} hours"

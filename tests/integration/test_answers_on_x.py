@@ -176,6 +176,10 @@ def test_a_long_wait_raises_one_alert_per_item(store: Store, clock: FakeClock) -
     assert alert_long_waits(store, clock.now, threshold, raised.append) == [waiting]
     assert alert_long_waits(store, clock.now, threshold, raised.append) == []
     assert [a["kind"] for a in raised] == ["answer_overdue"]
+    since = clock.now - timedelta(minutes=150)
+    assert raised[0]["message"] == (
+        f"A reply from @TanuLearns has waited more than 2 hours for an answer (since {since:%d %b %Y, %H:%M} UTC)."
+    )
     old = response_time_summary(store, clock.now, threshold=threshold)["open_over_threshold"]
     assert old["count"] == 1
     assert old["more"] is False
