@@ -34,10 +34,17 @@ def dismiss(store: Store, feedback_id: str, *, by: str, now: datetime) -> Item:
         if exc.item is None:
             raise NotFound("no such feedback item") from None
         raise AnswerBusy("an answer to this item is being sent") from None
-    waiting = datetime.fromisoformat(str(item.get("waiting_since") or item["created_at"]))
-    for partition in (Keys.WAITING, Keys.WAITING_UNALERTED):
-        store.delete(Keys.waiting(partition, waiting, feedback_id))
+    store.transact(unwaiting_ops(store, item))
     return item
+
+
+def unwaiting_ops(store: Store, item: Item) -> list[dict[str, Any]]:
+    """The item no longer waits: off both waiting lists (deleting an entry already gone is fine)."""
+    since = datetime.fromisoformat(str(item.get("waiting_since") or item["created_at"]))
+    return [
+        store.op_delete(Keys.waiting(partition, since, str(item["id"])))
+        for partition in (Keys.WAITING, Keys.WAITING_UNALERTED)
+    ]
 
 
 def waiting_ops(store: Store, since: datetime, feedback_id: str) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
-from chalicelib.conversations import STATES, waiting_ops
+from chalicelib.conversations import STATES, unwaiting_ops, waiting_ops
 from chalicelib.listening.rules import matched_rule_names
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
@@ -247,10 +247,14 @@ def erase_post(store: Store, deleted: PostDeleted, received_at: datetime) -> boo
 
 
 def erase_item(store: Store, item: Item, marks: Item) -> None:
-    """A feedback item's text and author go, with its entry on the author's page (one transaction),
-    then from its deal's rollup if it was the deal's most positive or negative; its counts stay."""
+    """A feedback item's text and author go, with its entry on the author's page and its places on
+    the waiting lists (nobody can answer a deleted post or an erased person: one transaction), then
+    from its deal's rollup if it was the deal's most positive or negative; its counts stay."""
     event_id = str(item["id"])
-    ops = [store.op_update(Keys.feedback(event_id), set={**ERASED, **marks}, condition=Attr("PK").exists())]
+    ops = [
+        store.op_update(Keys.feedback(event_id), set={**ERASED, **marks}, condition=Attr("PK").exists()),
+        *unwaiting_ops(store, item),
+    ]
     if item.get("author_id"):
         at = datetime.fromisoformat(str(item["created_at"]))
         ops.append(store.op_delete(Keys.person_feedback(str(item["author_id"]), at, event_id)))

@@ -131,6 +131,11 @@ class Waiting:
     more: bool
 
 
+def _erased(item: Item) -> bool:
+    """Deleted on X or erased on request: nothing left to answer (erased before its entries went)."""
+    return bool(item.get("deleted_at") or item.get("erased_at"))
+
+
 def longest_waiting(store: Store, *, limit: int) -> Waiting:
     """What needs an answer first: the open items that have waited longest (one query of the
     waiting list, one batch read of the items). An item answered or dismissed meanwhile is left out."""
@@ -142,6 +147,6 @@ def longest_waiting(store: Store, *, limit: int) -> Waiting:
     items = []
     for entry in page.items:
         item = found.get(str(entry["feedback_id"]))
-        if item is not None and item.get("state", "open") == "open":
+        if item is not None and item.get("state", "open") == "open" and not _erased(item):
             items.append({**public_feedback(item), "waiting_since": entry["waiting_since"]})
     return Waiting(items=items, more=page.next is not None)

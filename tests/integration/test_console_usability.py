@@ -55,6 +55,22 @@ def test_the_overview_and_the_inbox_list_what_waited_longest_first(
     assert 'data-testid="waiting"' not in text(browser.get("/console/inbox?sentiment=negative"))
 
 
+def test_a_deleted_post_no_longer_waits_for_an_answer(browser: Browser, store: Store, clock: FakeClock) -> None:
+    from chalicelib.feedback import erase_post
+    from chalicelib.response_times import alert_long_waits
+    from chalicelib.x.events import PostDeleted
+
+    # Given two mentions waiting, the older then deleted on X
+    now = clock()
+    say(store, 1, "old question?", now - timedelta(hours=30), author="501", handle="fan1")
+    say(store, 2, "new question?", now - timedelta(hours=5), author="502", handle="fan2")
+    erase_post(store, PostDeleted(event_id="delete:1", occurred_at=now, post_id="1", user_id="501"), now)
+
+    # Then nobody is asked to answer it: not on the overview, nor by a long-wait alert
+    assert waiting_ids(text(browser.get("/console"))) == ["post:2"]
+    assert alert_long_waits(store, now, timedelta(hours=1)) == ["post:2"]
+
+
 def test_a_first_run_says_what_to_do_next(browser: Browser) -> None:
     overview = text(browser.get("/console"))
     assert "Nothing is waiting for an answer" in overview
