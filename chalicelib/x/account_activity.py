@@ -26,6 +26,15 @@ from chalicelib.x.model import (
 _FOLLOW_TYPES: dict[str, FollowKind] = {"follow": "follow", "unfollow": "unfollow"}
 
 
+def _any_id(loose: dict[str, Any], keys: tuple[str, ...], where: str) -> str | None:
+    """The first of ``keys`` that holds an id (a string or a whole number, as v1.1 sends them)."""
+    for key in keys:
+        found = Fields(loose, where).text_or_number(key)
+        if found:
+            return found
+    return None
+
+
 def _v1_user(user: Fields) -> XUser:
     """A v1.1 user object: ``id_str``, else ``id`` (a number or a string)."""
     id_str, number = user.optional_text("id_str"), user.text_or_number("id")
@@ -74,15 +83,16 @@ def _v1_follow(raw: Fields) -> tuple[str, str, XUser, XUser]:
     return kind, created, _v1_user(source), _v1_user(target)
 
 
-def read_direct_messages(delivery: Delivery, events: list[Fields], users: dict[str, Any]) -> None:
-    """Incoming DMs only. ``users`` maps ids to v1.1 users (AAA) or ``{"data": v2 user}`` (XAA)."""
+def read_direct_messages(delivery: Delivery, events: list[Fields], users: dict[str, Any], where: str = "users") -> None:
+    """Incoming DMs only. ``users`` (at ``where`` in the body) maps ids to v1.1 users (AAA) or
+    ``{"data": v2 user}`` (XAA); a refusal names the place by position, never by the id it holds."""
     read = [_v1_message(event) for event in events]
-    for message_id, kind, created, create in read:
+    for n, (message_id, kind, created, create) in enumerate(read):
         if kind != "message_create" or create is None or create[0] == delivery.account_id:
             delivery.unused += 1  # the brand's own DMs are delivered back to it
             continue
         sender_id, text = create
-        sender = _profile(sender_id, users.get(sender_id), f"users.{sender_id}")
+        sender = _profile(sender_id, users.get(sender_id), f"{where}[sender of direct_message_events.{n}]")
         delivery.events.append(
             DirectMessage(event_id=f"dm:{message_id}", occurred_at=epoch_millis(created), sender=sender, text=text)
         )
@@ -145,7 +155,7 @@ def _v1_like(like: Fields) -> tuple[str, str, dict[str, Any], dict[str, Any], st
     like_id, millis = like.text("id"), like.text_or_number("timestamp_ms")
     if millis is None:
         raise MalformedPayload(f"unexpected webhook body at {like.at('timestamp_ms')}: field required")
-    return like_id, millis, like.raw("favorited_status"), like.raw("user"), like.at("user")
+    return like_id, millis, like.raw("favorited_status"), like.raw("user"), like.where
 
 
 def _v1_delete(deleted: Fields) -> tuple[XId, XId, str]:
@@ -188,15 +198,15 @@ def _add_v1_interactions(
             )
         )
     for like_id, millis, liked_status, user, where in likes:
-        liker = str(user.get("id_str") or user.get("user_id") or user.get("id") or "")
+        liker = _any_id(user, ("id_str", "user_id", "id"), f"{where}.user") or ""
         if not liker or liker == account:
             delivery.unused += 1
             continue
-        liked = liked_status.get("id_str") or liked_status.get("id")
+        liked = _any_id(liked_status, ("id_str", "id"), f"{where}.favorited_status")
         author = XUser(
             id=liker,
-            handle=optional_text(user.get("screen_name"), f"{where}.screen_name"),
-            name=optional_text(user.get("name"), f"{where}.name"),
+            handle=optional_text(user.get("screen_name"), f"{where}.user.screen_name"),
+            name=optional_text(user.get("name"), f"{where}.user.name"),
         )
         delivery.events.append(
             Interaction(
@@ -204,7 +214,7 @@ def _add_v1_interactions(
                 event_id=f"like:{like_id}",
                 occurred_at=epoch_millis(millis),
                 author=author,
-                answers=str(liked) if liked else None,
+                answers=liked,
             )
         )
     for post_id, user_id, millis in deletes:

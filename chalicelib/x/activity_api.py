@@ -23,10 +23,13 @@ def read_activity(envelope: Fields, received_at: datetime) -> Delivery:
     uuid = data.text_or_number("event_uuid")  # it may arrive as a bare number
     if uuid is None:
         raise MalformedPayload(f"unexpected webhook body at {data.at('event_uuid')}: field required")
-    event_type, account = data.text("event_type"), data.raw("filter").get("user_id")
+    event_type, account = (
+        data.text("event_type"),
+        Fields(data.raw("filter"), data.at("filter")).text_or_number("user_id"),
+    )
     payload = Fields(data.raw("payload"), data.at("payload"))
     users = [_v2_user(u) for u in Fields(data.data.get("includes", {}), data.at("includes")).objects("users")]
-    delivery = Delivery(account_id=str(account) if account is not None else None)
+    delivery = Delivery(account_id=account)
     event_id = f"xaa:{uuid}"
     kind = _XAA_FOLLOW_TYPES.get(event_type)
     if kind is not None:
@@ -40,7 +43,9 @@ def read_activity(envelope: Fields, received_at: datetime) -> Delivery:
         _read_v2_post(delivery, event_type, payload, users)
     elif event_type in ("dm.received", "dm.sent"):
         # Both keep the Account Activity shape inside; a DM the brand sent is dropped there.
-        read_direct_messages(delivery, payload.objects("direct_message_events"), payload.raw("users"))
+        read_direct_messages(
+            delivery, payload.objects("direct_message_events"), payload.raw("users"), payload.at("users")
+        )
     elif event_type == "oauth.revoke":
         occurred_at, user_id = payload.moment("date_time"), payload.text("user_id")
         delivery.account_id = delivery.account_id or user_id

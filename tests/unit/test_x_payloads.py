@@ -95,3 +95,26 @@ def test_reading_a_webhook_loads_no_pydantic() -> None:
         [sys.executable, "-c", code, *ENVELOPES], cwd=root, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_dm_senders_profile_we_cannot_read_is_named_by_place_not_by_id() -> None:
+    payload = load_event("x/x_xaa_dm_received.json")
+    payload["data"]["payload"]["users"]["2222222222222222222"]["data"]["username"] = 5
+    with pytest.raises(MalformedPayload) as refused:
+        parse_delivery(payload, NOW)
+    assert str(refused.value) == (
+        "unexpected webhook body at data.payload.users[sender of direct_message_events.0].data.username:"
+        " should be a string"
+    )
+
+
+@pytest.mark.parametrize("odd", [["1"], {"id": "1"}, True, 1.5])
+def test_an_id_x_never_sends_as_a_list_an_object_a_bool_or_a_fraction_is_refused(odd: Any) -> None:
+    like = load_event("x/x_favorite_event.json")
+    like["favorite_events"][0]["user"]["id_str"] = odd
+    with pytest.raises(MalformedPayload, match=r"favorite_events\.0\.user\.id_str"):
+        parse_delivery(like, NOW)
+    follow = load_event("x/x_xaa_follow_follow.json")
+    follow["data"]["filter"]["user_id"] = odd
+    with pytest.raises(MalformedPayload, match=r"data\.filter\.user_id"):
+        parse_delivery(follow, NOW)
