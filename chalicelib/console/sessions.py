@@ -125,7 +125,10 @@ def start_session(store: Store, operator: Item, now: datetime) -> tuple[Session,
 
 
 def read_session(store: Store, session_id: str | None, now: datetime) -> Session | None:
-    """The live session behind a (verified) session id: not signed out, not past either expiry."""
+    """The live session behind a (verified) session id: not signed out, not past either expiry,
+    of the very operator account it was started for (not one recreated under its email), at that
+    account's ``session_version``. Two consistent reads: the session, then of its operator only
+    the id and the version (the operator's key is the email the session holds)."""
     if not session_id:
         return None
     digest = _digest(session_id)
@@ -135,8 +138,13 @@ def read_session(store: Store, session_id: str | None, now: datetime) -> Session
     last_seen = datetime.fromisoformat(str(item["last_seen_at"]))
     if now >= datetime.fromisoformat(str(item["expires_at"])) or now >= last_seen + IDLE_LIFETIME:
         return None
-    operator = store.get(Keys.operator(str(item["email"])), consistent=True)
-    if operator is None or int(operator.get("session_version", 0)) != int(item.get("session_version", 0)):
+    found = store.batch_get([Keys.operator(str(item["email"]))], consistent=True, fields=("id", "session_version"))
+    operator = found[0] if found else None
+    if (
+        operator is None
+        or str(operator.get("id")) != str(item["operator_id"])
+        or int(operator.get("session_version", 0)) != int(item.get("session_version", 0))
+    ):
         store.delete(Keys.session(digest))  # its password changed (or the account is gone): over for good
         return None
     if now - last_seen >= TOUCH_EVERY:

@@ -181,6 +181,45 @@ def test_a_session_expires_after_its_idle_time(browser: Browser, store: Store) -
     assert read_session(store, session_id, now + IDLE_LIFETIME + timedelta(seconds=1)) is None
 
 
+def test_a_session_read_never_loads_the_operators_password_hash(
+    browser: Browser, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.console.sessions import read_session
+    from chalicelib.store import utcnow
+
+    # Given every item a session read gets, as it gets it
+    seen: list[dict[str, Any]] = []
+    get, batch_get = store.get, store.batch_get
+
+    def recorded_get(key: Any, **options: Any) -> Any:
+        item = get(key, **options)
+        seen.extend([item] if item else [])
+        return item
+
+    def recorded_batch_get(keys: Any, **options: Any) -> Any:
+        items = batch_get(keys, **options)
+        seen.extend(items)
+        return items
+
+    monkeypatch.setattr(store, "get", recorded_get)
+    monkeypatch.setattr(store, "batch_get", recorded_batch_get)
+    session_id = browser.jar["outlet_session"].rsplit(".", 1)[0]
+    # When the session is read, it is live, and nothing read carried the password's hash
+    assert read_session(store, session_id, utcnow()) is not None
+    assert len(seen) == 2
+    assert not any("password_hash" in item for item in seen)
+
+
+def test_an_operator_recreated_under_the_same_email_revives_no_old_session(
+    browser: Browser, api: Any, admin: dict[str, str], store: Store
+) -> None:
+    # Given a signed-in operator whose account is deleted and created again with the same email
+    store.delete(Keys.operator(EMAIL))
+    assert create_operator(api, admin).status_code == 201
+    # Then the old account's session signs nobody in (the new account's session_version is 0 too)
+    assert browser.get("/console").status_code == 303
+
+
 def test_a_post_without_the_sessions_csrf_token_is_refused(browser: Browser, api: Any, store: Store) -> None:
     no_token = browser.post("/console/deals/new", {"action": "save", **deal_form()})
     assert no_token.status_code == 403
