@@ -22,7 +22,9 @@ PLAIN = {
 
 def account(visit: Visit, address: str, secure: bool) -> Response:
     if not visit.posted:
-        return _page(visit, 200, changed=visit.query.get("changed") == "1")
+        # The notice only to the session the change started (a link with ?changed=1 proves nothing).
+        after_change = visit.session is not None and visit.session.after_password_change
+        return _page(visit, 200, changed=visit.query.get("changed") == "1" and after_change)
     errors: dict[str, str] = {}
     try:
         change = NewPassword.model_validate(visit.form)
@@ -55,7 +57,7 @@ def account(visit: Visit, address: str, secure: bool) -> Response:
     # This browser goes on, under a new id: the old one (and every other session) is over.
     sessions.end_session(visit.store, session)
     operator = {"id": session.operator_id, "email": email, "name": session.name, "session_version": version}
-    _, session_id = sessions.start_session(visit.store, operator, visit.now)
+    _, session_id = sessions.start_session(visit.store, operator, visit.now, after_password_change=True)
     max_age = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
     signed = sessions.sign(deps.session_key(), session_id)
     cookie = sessions.cookie(sessions.SESSION_COOKIE, signed, path=visit.root, max_age=max_age, secure=secure)

@@ -512,6 +512,13 @@ def test_changing_the_password_ends_the_operators_other_sessions_and_rotates_thi
     assert Browser(api).sign_in(password=NEW_PASSWORD).status_code == 303
 
 
+def test_a_link_to_the_changed_notice_claims_nothing_for_a_session_that_changed_nothing(browser: Browser) -> None:
+    shown = browser.get("/console/account?changed=1")
+    assert shown.status_code == 200
+    assert "Your password is changed" not in text(shown)
+    assert "signed out" not in text(shown)
+
+
 def test_a_password_changed_by_the_admin_path_ends_every_session(browser: Browser, store: Store) -> None:
     from chalicelib.operators import set_password
 
