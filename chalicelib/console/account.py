@@ -48,6 +48,7 @@ def account(visit: Visit, address: str, secure: bool) -> Response:
             "error.html",
             429,
             message=f"Too many wrong passwords. Wait {minutes} minutes, then try again.",
+            headers={"Retry-After": str(minutes * 60)},
         )
     version = change_password(visit.store, email, change)
     if version is None:

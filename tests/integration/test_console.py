@@ -544,4 +544,6 @@ def test_guessing_the_current_password_is_throttled_like_sign_in(browser: Browse
     codes = [change(browser, current=f"wrong password {n}").status_code for n in range(6)]
     assert codes[:4] == [401] * 4
     assert 429 in codes
-    assert "Too many wrong passwords" in text(change(browser))
+    throttled = change(browser)
+    assert "Too many wrong passwords" in text(throttled)
+    assert throttled.headers["Retry-After"] == "900"
