@@ -107,6 +107,10 @@ def set_password(store: Store, email: str, password: str) -> None:
     store.update(Keys.operator(email), set={"password_hash": hash_password(password)}, add={"session_version": 1})
 
 
+class PasswordChangedMeanwhile(Exception):
+    """The current password was right, but another change of it committed first."""
+
+
 class NewPassword(BaseModel):
     """The console's change of password: the current one, and the new one typed twice."""
 
@@ -121,7 +125,7 @@ def change_password(store: Store, email: str, change: NewPassword) -> int | None
     """The operator's password becomes the new one if the current one is right: returns the new
     session version (sessions of any other version are over), or None when the current password
     is wrong. The update is conditional on the hash that was checked, so two changes racing each
-    other cannot both pass on the old password."""
+    other cannot both pass on the old password: the loser gets ``PasswordChangedMeanwhile``."""
     operator = find_operator(store, email)
     stored = str(operator["password_hash"]) if operator else _decoy_hash()
     if not verify_password(change.current_password, stored) or operator is None:
@@ -134,7 +138,7 @@ def change_password(store: Store, email: str, change: NewPassword) -> int | None
             condition=Attr("password_hash").eq(stored),
         )
     except ConditionFailed:
-        return None
+        raise PasswordChangedMeanwhile(email) from None
     return int(item["session_version"])
 
 

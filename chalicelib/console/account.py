@@ -11,7 +11,7 @@ from chalicelib import deps
 from chalicelib.console import sessions
 from chalicelib.console.render import redirect
 from chalicelib.console.views import Visit
-from chalicelib.operators import MAX_PASSWORD, MIN_PASSWORD, NewPassword, change_password
+from chalicelib.operators import MAX_PASSWORD, MIN_PASSWORD, NewPassword, PasswordChangedMeanwhile, change_password
 
 PLAIN = {
     "current_password": "Type the password you signed in with.",
@@ -50,7 +50,12 @@ def account(visit: Visit, address: str, secure: bool) -> Response:
             message=f"Too many wrong passwords. Wait {minutes} minutes, then try again.",
             headers={"Retry-After": str(minutes * 60)},
         )
-    version = change_password(visit.store, email, change)
+    try:
+        version = change_password(visit.store, email, change)
+    except PasswordChangedMeanwhile:  # the current password was right: not a wrong guess
+        sessions.sign_in_succeeded(visit.store, email, address, visit.now, limits)
+        message = "Your password was changed elsewhere just now: sign in again with the new one."
+        return _page(visit, 409, errors={"current_password": message})
     if version is None:
         sessions.record_failed_sign_in(visit.store, email, address, counts, visit.now, limits, notify=deps.notify_alert)
         return _page(visit, 401, errors={"current_password": "That is not your current password: try again."})

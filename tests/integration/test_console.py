@@ -526,6 +526,30 @@ def test_a_password_changed_by_the_admin_path_ends_every_session(browser: Browse
     assert browser.get("/console").status_code == 303
 
 
+def test_the_loser_of_two_racing_password_changes_is_told_so_and_not_counted_as_a_guess(
+    browser: Browser, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import operators
+    from chalicelib.operators import hash_password
+
+    # Given another change of the password that commits between this one's check and its write
+    # (to the same password, newly salted, so each attempt here still types the right one)
+    checked = operators.verify_password
+
+    def raced(password: str, stored: str) -> bool:
+        right = checked(password, stored)
+        store.update(Keys.operator(EMAIL), set={"password_hash": hash_password(PASSWORD)})
+        return right
+
+    monkeypatch.setattr(operators, "verify_password", raced)
+    # When this browser changes it (again and again, more than the guesses allowed)
+    answers = [change(browser) for _ in range(6)]
+    # Then it is told the password just changed, never that it typed a wrong one, nor throttled
+    assert [a.status_code for a in answers] == [409] * 6
+    assert "changed elsewhere just now" in text(answers[0])
+    assert "not your current password" not in text(answers[0])
+
+
 def test_a_wrong_or_unrepeated_password_change_says_what_to_fix_and_changes_nothing(browser: Browser, api: Any) -> None:
     wrong = change(browser, current="not my password at all")
     assert wrong.status_code == 401
