@@ -526,6 +526,14 @@ def test_a_password_changed_by_the_admin_path_ends_every_session(browser: Browse
     assert browser.get("/console").status_code == 303
 
 
+def test_setting_the_password_an_operator_has_ends_no_session(browser: Browser, store: Store) -> None:
+    # `make run` with restored state sets the local operator's password again: the same one
+    from chalicelib.operators import set_password
+
+    set_password(store, EMAIL, PASSWORD)
+    assert browser.get("/console").status_code == 200
+
+
 def test_the_loser_of_two_racing_password_changes_is_told_so_and_not_counted_as_a_guess(
     browser: Browser, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
