@@ -77,10 +77,10 @@ def bench_cold() -> None:
             "follow": lambda i: invoke_script(
                 signed_follow(env["X_ACCOUNT_ID"], str(9_000_000 + i), 1_764 * 10**9 + i, BENCH_SECRET)
             ),
-            # A follow's one transaction: the follower, two counters and its handle.
-            "floor": lambda i: transaction_script(table, str(i), items=4),
+            # A follow's one transaction: the follower, two counters, its handle entry and the entry's pointer.
+            "floor": lambda i: transaction_script(table, str(i), items=5),
             # The same with the framework the shape fixes: what no Chalice app can go below.
-            "framed": lambda i: f"{IMPORT_CHALICE}\n{transaction_script(table, f'c{i}', items=4)}",
+            "framed": lambda i: f"{IMPORT_CHALICE}\n{transaction_script(table, f'c{i}', items=5)}",
             "boto3": lambda i: IMPORT_BOTO3,
         }
         answered(cases["follow"](-2), env)

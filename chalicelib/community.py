@@ -156,7 +156,8 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
     before = store.requests
     current: Item | None = None
     # The handle's entry for the console's prefix search rides in the same transaction.
-    handle = [store.op_put(_handle_entry(change))] if change.follower.handle else []
+    user = change.follower
+    handle = [store.op_put(entry) for entry in handle_entries(user.handle, user.id)]
     ops = [*_fast_path(store, change), *handle]
     pacer, changed = store.pacer(), 0
     while True:
@@ -178,9 +179,14 @@ def record_follow_change(store: Store, change: FollowChange) -> Outcome:
         ops = [*_exact_path(store, change, current, _history(current)), *handle]
 
 
-def _handle_entry(change: FollowChange) -> Item:
-    user = change.follower
-    return {**Keys.follower_handle(user.handle or "", user.id), "user_id": user.id, "handle": user.handle}
+def handle_entries(handle: str | None, user_id: str) -> list[Item]:
+    """A person's entry in the console's handle search, and its pointer in their own partition (so
+    an erasure finds every entry of theirs): written together, in one transaction; plain puts of the
+    same items, so writing them again changes nothing."""
+    if not handle:
+        return []
+    fields = {"user_id": user_id, "handle": handle}
+    return [{**Keys.follower_handle(handle, user_id), **fields}, {**Keys.person_handle(user_id, handle), **fields}]
 
 
 def _fast_path(store: Store, change: FollowChange) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
+from chalicelib.community import handle_entries
 from chalicelib.conversations import STATES, unwaiting_ops, waiting_ops
 from chalicelib.listening.rules import matched_rule_names
 from chalicelib.sentiment import Classifier, Sentiment
@@ -143,9 +144,7 @@ def author_entries(author_id: str, handle: str | None, at: datetime, event_id: s
     entries: list[Item] = [
         {**Keys.person_feedback(author_id, at, event_id), "feedback_id": event_id, "created_at": iso(at)}
     ]
-    if handle:
-        entries.append({**Keys.follower_handle(handle, author_id), "user_id": author_id, "handle": handle})
-    return entries
+    return entries + handle_entries(handle, author_id)
 
 
 def _person_ops(store: Store, author: XUser, at: datetime, event_id: str) -> list[dict[str, Any]]:

@@ -103,8 +103,15 @@ def create_operator(store: Store, fields: OperatorFields, now: datetime) -> Item
 def set_password(store: Store, email: str, password: str) -> None:
     """Replace an operator's password (``make run`` resets the local operator's to the one it prints),
     ending every session they have: a session lives only while its ``session_version`` is the
-    account's."""
+    account's. The password they have already changes nothing (a restart keeps its sessions)."""
+    operator = find_operator(store, email)
+    if operator is not None and verify_password(password, str(operator.get("password_hash", ""))):
+        return
     store.update(Keys.operator(email), set={"password_hash": hash_password(password)}, add={"session_version": 1})
+
+
+class PasswordChangedMeanwhile(Exception):
+    """The current password was right, but another change of it committed first."""
 
 
 class NewPassword(BaseModel):
@@ -121,7 +128,7 @@ def change_password(store: Store, email: str, change: NewPassword) -> int | None
     """The operator's password becomes the new one if the current one is right: returns the new
     session version (sessions of any other version are over), or None when the current password
     is wrong. The update is conditional on the hash that was checked, so two changes racing each
-    other cannot both pass on the old password."""
+    other cannot both pass on the old password: the loser gets ``PasswordChangedMeanwhile``."""
     operator = find_operator(store, email)
     stored = str(operator["password_hash"]) if operator else _decoy_hash()
     if not verify_password(change.current_password, stored) or operator is None:
@@ -134,7 +141,7 @@ def change_password(store: Store, email: str, change: NewPassword) -> int | None
             condition=Attr("password_hash").eq(stored),
         )
     except ConditionFailed:
-        return None
+        raise PasswordChangedMeanwhile(email) from None
     return int(item["session_version"])
 
 

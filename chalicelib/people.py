@@ -206,10 +206,15 @@ def find_people(store: Store, handle: str, *, limit: int, cursor: str | None) ->
         raise Unprocessable("say the start of a handle", fields={"handle": f"1 to {MAX_HANDLE} characters"})
     page = store.query(Keys.handles(folded[:1]), sk_prefix=folded, limit=limit, cursor=cursor)
     entries = list({str(e["user_id"]): e for e in page.items}.values())
-    profiles = {str(p["user_id"]): p for p in store.batch_get(Keys.follower(str(e["user_id"])) for e in entries)}
+    ids = [str(e["user_id"]) for e in entries]
+    singles = store.batch_get([*(Keys.follower(i) for i in ids), *(Keys.person_erased(i) for i in ids)])
+    profiles = {str(p["user_id"]): p for p in singles if p["SK"] == Keys.follower(p["user_id"])["SK"]}
+    erased = {str(p["user_id"]) for p in singles if p["SK"] == Keys.person_erased(p["user_id"])["SK"]}
     found = []
     for entry in entries:
         user_id, profile = str(entry["user_id"]), profiles.get(str(entry["user_id"]))
+        if user_id in erased:
+            continue  # erased (X compliance): an entry left by a write that raced the erasure
         if profile and profile.get("handle") and not str(profile["handle"]).casefold().startswith(folded):
             continue  # a follower who has since changed handle
         found.append(
@@ -337,8 +342,14 @@ def _forget_profile(
         if record and (record.get("handle") or record.get("name")):
             with contextlib.suppress(ConditionFailed):  # gone meanwhile
                 store.update(key, remove=("handle", "name"), condition=Attr("PK").exists())
+    # Every handle they were found under left a pointer in their partition (``handle_entries``):
+    # those entries go, then the pointers, so a call that dies midway leaves them for the next.
+    pointers = store.query(Keys.person(user_id), sk_prefix=Keys.PERSON_HANDLE, limit=100).items
+    handles |= {str(p["handle"]) for p in pointers if p.get("handle")}
     for handle in handles:
         store.delete(Keys.follower_handle(handle, user_id))
+    for handle in handles:
+        store.delete(Keys.person_handle(user_id, handle))
 
 
 def _at(entry: Item) -> datetime:

@@ -149,10 +149,10 @@ class ReadRecorder(Store):
         self.queried += page.items
         return page
 
-    def batch_get(self, keys: Iterable[Key]) -> list[Item]:
+    def batch_get(self, keys: Iterable[Key], **options: Any) -> list[Item]:
         wanted = list(keys)
         self.batch_keys += len(wanted)
-        return super().batch_get(wanted)
+        return super().batch_get(wanted, **options)
 
     @property
     def deals_read(self) -> list[str]:

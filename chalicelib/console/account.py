@@ -11,7 +11,7 @@ from chalicelib import deps
 from chalicelib.console import sessions
 from chalicelib.console.render import redirect
 from chalicelib.console.views import Visit
-from chalicelib.operators import MAX_PASSWORD, MIN_PASSWORD, NewPassword, change_password
+from chalicelib.operators import MAX_PASSWORD, MIN_PASSWORD, NewPassword, PasswordChangedMeanwhile, change_password
 
 PLAIN = {
     "current_password": "Type the password you signed in with.",
@@ -22,7 +22,9 @@ PLAIN = {
 
 def account(visit: Visit, address: str, secure: bool) -> Response:
     if not visit.posted:
-        return _page(visit, 200, changed=visit.query.get("changed") == "1")
+        # The notice only to the session the change started (a link with ?changed=1 proves nothing).
+        after_change = visit.session is not None and visit.session.after_password_change
+        return _page(visit, 200, changed=visit.query.get("changed") == "1" and after_change)
     errors: dict[str, str] = {}
     try:
         change = NewPassword.model_validate(visit.form)
@@ -46,8 +48,14 @@ def account(visit: Visit, address: str, secure: bool) -> Response:
             "error.html",
             429,
             message=f"Too many wrong passwords. Wait {minutes} minutes, then try again.",
+            headers={"Retry-After": str(minutes * 60)},
         )
-    version = change_password(visit.store, email, change)
+    try:
+        version = change_password(visit.store, email, change)
+    except PasswordChangedMeanwhile:  # the current password was right: not a wrong guess
+        sessions.sign_in_succeeded(visit.store, email, address, visit.now, limits)
+        message = "Your password was changed elsewhere just now: sign in again with the new one."
+        return _page(visit, 409, errors={"current_password": message})
     if version is None:
         sessions.record_failed_sign_in(visit.store, email, address, counts, visit.now, limits, notify=deps.notify_alert)
         return _page(visit, 401, errors={"current_password": "That is not your current password: try again."})
@@ -55,7 +63,7 @@ def account(visit: Visit, address: str, secure: bool) -> Response:
     # This browser goes on, under a new id: the old one (and every other session) is over.
     sessions.end_session(visit.store, session)
     operator = {"id": session.operator_id, "email": email, "name": session.name, "session_version": version}
-    _, session_id = sessions.start_session(visit.store, operator, visit.now)
+    _, session_id = sessions.start_session(visit.store, operator, visit.now, after_password_change=True)
     max_age = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
     signed = sessions.sign(deps.session_key(), session_id)
     cookie = sessions.cookie(sessions.SESSION_COOKIE, signed, path=visit.root, max_age=max_age, secure=secure)

@@ -90,13 +90,18 @@ class Session:
     email: str
     name: str
     csrf_token: str
+    # Started by a change of password (which signed out every other session): the account page
+    # says so to this session, never to someone who only followed a link to it.
+    after_password_change: bool = False
 
 
 def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def start_session(store: Store, operator: Item, now: datetime) -> tuple[Session, str]:
+def start_session(
+    store: Store, operator: Item, now: datetime, *, after_password_change: bool = False
+) -> tuple[Session, str]:
     """A new session for ``operator``; returns it and the session id (the cookie's value, unsigned)."""
     session_id = secrets.token_urlsafe(32)
     session = Session(
@@ -105,6 +110,7 @@ def start_session(store: Store, operator: Item, now: datetime) -> tuple[Session,
         email=str(operator["email"]),
         name=str(operator["name"]),
         csrf_token=secrets.token_urlsafe(32),
+        after_password_change=after_password_change,
     )
     expires = now + ABSOLUTE_LIFETIME
     store.put(
@@ -115,6 +121,7 @@ def start_session(store: Store, operator: Item, now: datetime) -> tuple[Session,
             "name": session.name,
             "csrf_token": session.csrf_token,
             "session_version": int(operator.get("session_version", 0)),
+            "after_password_change": after_password_change,
             "created_at": iso(now),
             "last_seen_at": iso(now),
             "expires_at": iso(expires),
@@ -125,7 +132,10 @@ def start_session(store: Store, operator: Item, now: datetime) -> tuple[Session,
 
 
 def read_session(store: Store, session_id: str | None, now: datetime) -> Session | None:
-    """The live session behind a (verified) session id: not signed out, not past either expiry."""
+    """The live session behind a (verified) session id: not signed out, not past either expiry,
+    of the very operator account it was started for (not one recreated under its email), at that
+    account's ``session_version``. Two consistent reads: the session, then of its operator only
+    the id and the version (the operator's key is the email the session holds)."""
     if not session_id:
         return None
     digest = _digest(session_id)
@@ -135,8 +145,13 @@ def read_session(store: Store, session_id: str | None, now: datetime) -> Session
     last_seen = datetime.fromisoformat(str(item["last_seen_at"]))
     if now >= datetime.fromisoformat(str(item["expires_at"])) or now >= last_seen + IDLE_LIFETIME:
         return None
-    operator = store.get(Keys.operator(str(item["email"])), consistent=True)
-    if operator is None or int(operator.get("session_version", 0)) != int(item.get("session_version", 0)):
+    found = store.batch_get([Keys.operator(str(item["email"]))], consistent=True, fields=("id", "session_version"))
+    operator = found[0] if found else None
+    if (
+        operator is None
+        or str(operator.get("id")) != str(item["operator_id"])
+        or int(operator.get("session_version", 0)) != int(item.get("session_version", 0))
+    ):
         store.delete(Keys.session(digest))  # its password changed (or the account is gone): over for good
         return None
     if now - last_seen >= TOUCH_EVERY:
@@ -150,6 +165,7 @@ def read_session(store: Store, session_id: str | None, now: datetime) -> Session
         email=str(item["email"]),
         name=str(item["name"]),
         csrf_token=str(item["csrf_token"]),
+        after_password_change=bool(item.get("after_password_change")),
     )
 
 

@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
+from chalicelib.community import handle_entries
 from chalicelib.sentiment import Classifier
 from chalicelib.store import (
     GSI1,
@@ -225,8 +226,7 @@ def _ops(
         store.op_update(Keys.listening_day(day, shard), add=counts),
     ]
     if author_id and handle:  # found by the handle search, like people known from their feedback
-        entry = {"user_id": str(author_id), "handle": str(handle)}
-        ops.append(store.op_update(Keys.follower_handle(str(handle), str(author_id)), set_if_absent=entry))
+        ops += [store.op_put(entry) for entry in handle_entries(str(handle), str(author_id))]
     if new_kind:
         claim: Item = {**Keys.listening_heard(post.post_id, f"kind:{kind}"), "post_id": post.post_id}
         ops.append(store.op_put(claim, Attr("PK").not_exists()))

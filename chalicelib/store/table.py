@@ -30,7 +30,7 @@ from chalicelib.store.errors import (
     translate,
 )
 from chalicelib.store.expressions import condition_params, from_wire, serialize, to_wire, update_params
-from chalicelib.store.keys import INDEX_KEYS, TTL_ATTRIBUTE, Item, Key, utcnow
+from chalicelib.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, utcnow
 from chalicelib.store.retry import CONTENTION, Backoff, Pacer
 
 T = TypeVar("T")
@@ -196,12 +196,20 @@ class Store:
         remaining = [from_wire(r["PutRequest"]["Item"]) for r in requests if "PutRequest" in r]
         raise BatchIncomplete(f"{len(requests)} items still unprocessed", remaining)
 
-    def batch_get(self, keys: Iterable[Key]) -> list[Item]:
-        """Read any number of items, 100 a request; missing and expired ones are left out."""
+    def batch_get(
+        self, keys: Iterable[Key], *, consistent: bool = False, fields: Sequence[str] | None = None
+    ) -> list[Item]:
+        """Read any number of items, 100 a request; missing and expired ones are left out. With
+        ``fields``, only those attributes (and the keys, and the TTL) are read."""
         unique = list({(k["PK"], k["SK"]): k for k in keys}.values())
         found: list[Item] = []
+        shape: dict[str, Any] = {"ConsistentRead": consistent}
+        if fields is not None:
+            names = list(dict.fromkeys([*KEY_ATTRIBUTES[:2], TTL_ATTRIBUTE, *fields]))
+            shape["ProjectionExpression"] = ", ".join(f"#f{n}" for n in range(len(names)))
+            shape["ExpressionAttributeNames"] = {f"#f{n}": name for n, name in enumerate(names)}
         for start in range(0, len(unique), BATCH_GET_LIMIT):
-            wanted: dict[str, Any] = {"Keys": [to_wire(k) for k in unique[start : start + BATCH_GET_LIMIT]]}
+            wanted: dict[str, Any] = {"Keys": [to_wire(k) for k in unique[start : start + BATCH_GET_LIMIT]], **shape}
             for attempt in range(self._max_batch_attempts):
                 response = self._call("batch_get_item", RequestItems={self.table_name: wanted})
                 found.extend(from_wire(i) for i in response.get("Responses", {}).get(self.table_name, []))

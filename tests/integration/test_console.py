@@ -181,6 +181,45 @@ def test_a_session_expires_after_its_idle_time(browser: Browser, store: Store) -
     assert read_session(store, session_id, now + IDLE_LIFETIME + timedelta(seconds=1)) is None
 
 
+def test_a_session_read_never_loads_the_operators_password_hash(
+    browser: Browser, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.console.sessions import read_session
+    from chalicelib.store import utcnow
+
+    # Given every item a session read gets, as it gets it
+    seen: list[dict[str, Any]] = []
+    get, batch_get = store.get, store.batch_get
+
+    def recorded_get(key: Any, **options: Any) -> Any:
+        item = get(key, **options)
+        seen.extend([item] if item else [])
+        return item
+
+    def recorded_batch_get(keys: Any, **options: Any) -> Any:
+        items = batch_get(keys, **options)
+        seen.extend(items)
+        return items
+
+    monkeypatch.setattr(store, "get", recorded_get)
+    monkeypatch.setattr(store, "batch_get", recorded_batch_get)
+    session_id = browser.jar["outlet_session"].rsplit(".", 1)[0]
+    # When the session is read, it is live, and nothing read carried the password's hash
+    assert read_session(store, session_id, utcnow()) is not None
+    assert len(seen) == 2
+    assert not any("password_hash" in item for item in seen)
+
+
+def test_an_operator_recreated_under_the_same_email_revives_no_old_session(
+    browser: Browser, api: Any, admin: dict[str, str], store: Store
+) -> None:
+    # Given a signed-in operator whose account is deleted and created again with the same email
+    store.delete(Keys.operator(EMAIL))
+    assert create_operator(api, admin).status_code == 201
+    # Then the old account's session signs nobody in (the new account's session_version is 0 too)
+    assert browser.get("/console").status_code == 303
+
+
 def test_a_post_without_the_sessions_csrf_token_is_refused(browser: Browser, api: Any, store: Store) -> None:
     no_token = browser.post("/console/deals/new", {"action": "save", **deal_form()})
     assert no_token.status_code == 403
@@ -473,11 +512,50 @@ def test_changing_the_password_ends_the_operators_other_sessions_and_rotates_thi
     assert Browser(api).sign_in(password=NEW_PASSWORD).status_code == 303
 
 
+def test_a_link_to_the_changed_notice_claims_nothing_for_a_session_that_changed_nothing(browser: Browser) -> None:
+    shown = browser.get("/console/account?changed=1")
+    assert shown.status_code == 200
+    assert "Your password is changed" not in text(shown)
+    assert "signed out" not in text(shown)
+
+
 def test_a_password_changed_by_the_admin_path_ends_every_session(browser: Browser, store: Store) -> None:
     from chalicelib.operators import set_password
 
     set_password(store, EMAIL, NEW_PASSWORD)
     assert browser.get("/console").status_code == 303
+
+
+def test_setting_the_password_an_operator_has_ends_no_session(browser: Browser, store: Store) -> None:
+    # `make run` with restored state sets the local operator's password again: the same one
+    from chalicelib.operators import set_password
+
+    set_password(store, EMAIL, PASSWORD)
+    assert browser.get("/console").status_code == 200
+
+
+def test_the_loser_of_two_racing_password_changes_is_told_so_and_not_counted_as_a_guess(
+    browser: Browser, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import operators
+    from chalicelib.operators import hash_password
+
+    # Given another change of the password that commits between this one's check and its write
+    # (to the same password, newly salted, so each attempt here still types the right one)
+    checked = operators.verify_password
+
+    def raced(password: str, stored: str) -> bool:
+        right = checked(password, stored)
+        store.update(Keys.operator(EMAIL), set={"password_hash": hash_password(PASSWORD)})
+        return right
+
+    monkeypatch.setattr(operators, "verify_password", raced)
+    # When this browser changes it (again and again, more than the guesses allowed)
+    answers = [change(browser) for _ in range(6)]
+    # Then it is told the password just changed, never that it typed a wrong one, nor throttled
+    assert [a.status_code for a in answers] == [409] * 6
+    assert "changed elsewhere just now" in text(answers[0])
+    assert "not your current password" not in text(answers[0])
 
 
 def test_a_wrong_or_unrepeated_password_change_says_what_to_fix_and_changes_nothing(browser: Browser, api: Any) -> None:
@@ -498,4 +576,6 @@ def test_guessing_the_current_password_is_throttled_like_sign_in(browser: Browse
     codes = [change(browser, current=f"wrong password {n}").status_code for n in range(6)]
     assert codes[:4] == [401] * 4
     assert 429 in codes
-    assert "Too many wrong passwords" in text(change(browser))
+    throttled = change(browser)
+    assert "Too many wrong passwords" in text(throttled)
+    assert throttled.headers["Retry-After"] == "900"

@@ -472,3 +472,50 @@ def test_erasing_many_heard_posts_goes_on_where_it_stopped(store: Any, clock: An
     assert erase_author_posts(store, "77", max_pages=1) == (100, False)
     assert erase_author_posts(store, "77", max_pages=1) == (50, True)
     assert posts_by_author(store, "77", limit=100) == []
+
+
+def deletion_by(post_id: str, user_id: str) -> Any:
+    deleted = deletion_of(post_id)
+    deleted["tweet_delete_events"][0]["status"]["user_id"] = user_id
+    return deleted
+
+
+def test_a_listened_to_person_whose_only_post_was_deleted_can_still_be_erased(api: Any, admin: dict[str, str]) -> None:
+    from tests.integration.test_listening import delivery, rule
+
+    # Given a stranger known only from one heard post, which they then deleted
+    rival = rule(api, admin, "HP", "competitor", "HP")
+    post = "1900000000000000091"
+    deliver(api, delivery(post, "HP laptops are great", [rival["id"]], author="791", handle="Ghosty"))
+    deliver(api, deletion_by(post, "791"))
+    assert [p["user_id"] for p in get(api, admin, "/people?handle=ghost")["items"]] == ["791"]
+
+    # When they are erased, outlet still knows them (their handle is on file) and the search forgets them
+    assert erase(api, admin, "791")["done"] is True
+    assert get(api, admin, "/people?handle=ghost")["items"] == []
+    assert erase(api, admin, "791")["done"] is True  # and again: nothing left, nothing changed
+
+
+def test_someone_whose_only_reply_was_deleted_can_still_be_erased(api: Any, admin: dict[str, str]) -> None:
+    # Given someone known only from one reply, which they then deleted
+    deliver(api, a_reply("1900000000000000092", "hello there", NOW, author="792", handle="Fleeting"))
+    deliver(api, deletion_by("1900000000000000092", "792"))
+    assert [p["user_id"] for p in get(api, admin, "/people?handle=fleet")["items"]] == ["792"]
+
+    # When they are erased, the search forgets them
+    assert erase(api, admin, "792")["done"] is True
+    assert get(api, admin, "/people?handle=fleet")["items"] == []
+
+
+def test_the_search_leaves_out_someone_erased_whatever_entry_is_left(
+    api: Any, admin: dict[str, str], store: Any
+) -> None:
+    from chalicelib.store import Keys
+
+    # Given an erased person, and a handle entry for them written by a hearing that raced the erasure
+    deliver(api, a_reply("1900000000000000093", "hello", NOW, author="793", handle="Racer"))
+    erase(api, admin, "793")
+    store.put({**Keys.follower_handle("Racer", "793"), "user_id": "793", "handle": "Racer"})
+
+    # Then the search does not find them
+    assert get(api, admin, "/people?handle=rac")["items"] == []

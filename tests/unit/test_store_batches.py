@@ -92,3 +92,24 @@ def test_batch_get_reads_in_pages_of_100_and_retries_unprocessed_keys() -> None:
     found = Store("t", stub, sleep=lambda _: None).batch_get(keys)  # type: ignore[arg-type]
     assert [len(c) for c in stub.calls] == [100, 7, 50]
     assert sorted(i["PK"] for i in found) == sorted(k["PK"] for k in keys)
+
+
+def test_batch_get_can_read_consistently_and_only_some_attributes() -> None:
+    stub = StubDynamoDB()
+    requests: list[dict[str, Any]] = []
+    served = stub.batch_get_item
+
+    def recording(RequestItems: dict[str, dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        requests.append(RequestItems["t"])
+        return served(RequestItems)
+
+    stub.batch_get_item = recording  # type: ignore[method-assign]
+    store = Store("t", stub, sleep=lambda _: None)  # type: ignore[arg-type]
+    store.batch_get([{"PK": "A", "SK": "B"}], consistent=True, fields=("id", "name"))
+    store.batch_get([{"PK": "A", "SK": "B"}])
+    with_fields, plain = requests
+    assert with_fields["ConsistentRead"] is True
+    named = [with_fields["ExpressionAttributeNames"][n] for n in with_fields["ProjectionExpression"].split(", ")]
+    assert named == ["PK", "SK", "ttl", "id", "name"]  # "name" is a reserved word: always by placeholder
+    assert plain["ConsistentRead"] is False
+    assert "ProjectionExpression" not in plain

@@ -30,6 +30,14 @@ class PeopleKeys:
         """An answer we sent this person (written in the answer's recording transaction)."""
         return {"PK": PeopleKeys.person(user_id), "SK": f"{PeopleKeys.PERSON_ANSWER}{iso(at)}#{feedback_id}#{key}"}
 
+    PERSON_HANDLE = "HANDLE#"
+
+    @staticmethod
+    def person_handle(user_id: str, handle: str) -> Key:
+        """A handle this person was found under (case-folded): written in the same transaction as
+        their entry in the handle search, so an erasure finds every such entry from their partition."""
+        return {"PK": PeopleKeys.person(user_id), "SK": f"{PeopleKeys.PERSON_HANDLE}{handle.casefold()}"}
+
     @staticmethod
     def person_erased(user_id: str) -> Key:
         """That this person's texts were erased (X compliance), and when."""
