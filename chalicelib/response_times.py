@@ -128,12 +128,12 @@ def alert_long_waits(store: Store, now: datetime, threshold: timedelta, notify: 
     """One alert per item that has waited longer than ``threshold`` for an answer, saying in words
     what waits and from whom (its item read in one batch with the page's others)."""
     due = store.query(Keys.WAITING_UNALERTED, sk_between=("0", iso(now - threshold) + "~"), limit=ALERT_PAGE)
-    items = {str(item["PK"]): item for item in store.batch_get(Keys.feedback(str(e["feedback_id"])) for e in due.items)}
+    items = {str(item["id"]): item for item in store.batch_get(Keys.feedback(str(e["feedback_id"])) for e in due.items)}
     alerted: list[str] = []
     for entry in due.items:
         feedback_id = str(entry["feedback_id"])
         received = datetime.fromisoformat(str(entry["waiting_since"]))
-        item = items.get(str(Keys.feedback(feedback_id)["PK"]), {})
+        item = items.get(feedback_id, {})
         raised = raise_alert(
             store,
             alert_id=f"answer-wait-{feedback_id}-{entry['waiting_since']}",  # once per wait (reopened: anew)
