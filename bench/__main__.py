@@ -49,6 +49,7 @@ def bench_cold() -> None:
         answered,
         client_for,
         invoke_script,
+        median_ms,
         median_ratio,
         moto_endpoint,
         rest_event,
@@ -61,12 +62,14 @@ def bench_cold() -> None:
     answered(crc, local)
     cases = {"crc": lambda i: crc, "boto3": lambda i: IMPORT_BOTO3, "chalice": lambda i: IMPORT_CHALICE}
     seen = alternated(cases, local, pairs=COLD_PAIRS)
-    ms = {name: statistics.median(samples) * 1000 for name, samples in seen.items()}
     row(
-        f"CRC, cold container: a fresh process imports app, answers one CRC (median of {COLD_PAIRS} pairs)",
-        f"{ms['crc']:.0f} ms",
-        f"import boto3 {ms['boto3']:.0f} ms; import chalice {ms['chalice']:.0f} ms",
-        f"{median_ratio(seen, 'crc', 'boto3'):.2f}x import boto3 (target <= 1.0);"
+        f"CRC, cold container: a fresh process imports app, answers one CRC (median of {COLD_PAIRS} pairs;"
+        " until answered, and until the process exited)",
+        f"{median_ms(seen, 'crc'):.0f} ms ({median_ms(seen, 'crc', exited=True):.0f} ms)",
+        f"import boto3 {median_ms(seen, 'boto3'):.0f} ms ({median_ms(seen, 'boto3', exited=True):.0f} ms);"
+        f" import chalice {median_ms(seen, 'chalice'):.0f} ms",
+        f"{median_ratio(seen, 'crc', 'boto3'):.2f}x import boto3 (target <= 1.0;"
+        f" exited {median_ratio(seen, 'crc', 'boto3', exited=True):.2f}x);"
         f" {median_ratio(seen, 'crc', 'chalice'):.2f}x import chalice",
     )
 
@@ -85,18 +88,22 @@ def bench_cold() -> None:
         }
         answered(cases["follow"](-2), env)
         seen = alternated(cases, env, pairs=COLD_PAIRS)
-        ms = {name: statistics.median(samples) * 1000 for name, samples in seen.items()}
         row(
-            "follow webhook, cold container: import app, one signed follow (moto server)",
-            f"{ms['follow']:.0f} ms",
-            f"import boto3 + client + 1 transaction {ms['floor']:.0f} ms (import boto3 alone {ms['boto3']:.0f} ms)",
-            f"{median_ratio(seen, 'follow', 'floor'):.2f}x (target <= 1.0)",
+            "follow webhook, cold container: import app, one signed follow (moto server;"
+            " until answered, and until the process exited)",
+            f"{median_ms(seen, 'follow'):.0f} ms ({median_ms(seen, 'follow', exited=True):.0f} ms)",
+            f"import boto3 + client + 1 transaction {median_ms(seen, 'floor'):.0f} ms"
+            f" ({median_ms(seen, 'floor', exited=True):.0f} ms; import boto3 alone {median_ms(seen, 'boto3'):.0f} ms)",
+            f"{median_ratio(seen, 'follow', 'floor'):.2f}x (target <= 1.0;"
+            f" exited {median_ratio(seen, 'follow', 'floor', exited=True):.2f}x)",
         )
         row(
             "follow webhook, cold container, beside the same floor with Chalice imported first",
-            f"{ms['follow']:.0f} ms",
-            f"import chalice + import boto3 + client + 1 transaction {ms['framed']:.0f} ms",
-            f"{median_ratio(seen, 'follow', 'framed'):.2f}x",
+            f"{median_ms(seen, 'follow'):.0f} ms ({median_ms(seen, 'follow', exited=True):.0f} ms)",
+            f"import chalice + import boto3 + client + 1 transaction {median_ms(seen, 'framed'):.0f} ms"
+            f" ({median_ms(seen, 'framed', exited=True):.0f} ms)",
+            f"{median_ratio(seen, 'follow', 'framed'):.2f}x"
+            f" (exited {median_ratio(seen, 'follow', 'framed', exited=True):.2f}x)",
         )
 
         # The cloud stages read the secret from Secrets Manager: the first CRC of a container pays
@@ -106,11 +113,10 @@ def bench_cold() -> None:
         cloud = {**env, "STAGE": "dev"}
         answered(crc, cloud)
         seen = alternated({"crc": lambda i: crc, "boto3": lambda i: IMPORT_BOTO3}, cloud, pairs=COLD_PAIRS)
-        ms = {name: statistics.median(samples) * 1000 for name, samples in seen.items()}
         row(
             "CRC, cold container in a cloud stage (secret from Secrets Manager, moto server)",
-            f"{ms['crc']:.0f} ms",
-            f"import boto3 {ms['boto3']:.0f} ms",
+            f"{median_ms(seen, 'crc'):.0f} ms ({median_ms(seen, 'crc', exited=True):.0f} ms)",
+            f"import boto3 {median_ms(seen, 'boto3'):.0f} ms ({median_ms(seen, 'boto3', exited=True):.0f} ms)",
             f"{median_ratio(seen, 'crc', 'boto3'):.2f}x import boto3 (+ a client and 1 GetSecretValue; warm: none)",
         )
 

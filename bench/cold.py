@@ -6,6 +6,13 @@ botocore and Chalice's CLI, ~0.25 s that no Lambda pays.)
 Each script prints one JSON line: the response, and which heavy packages the process loaded.
 The floors (``import boto3``, ``import chalice``) run alternately with the cold starts they are
 compared with, so a machine that slows down slows both.
+
+Two times per process: until it has answered (its work done: what a cold request waits for; a
+Lambda container is not torn down after its first request) and until it has exited. The second
+adds the interpreter's teardown, which grows with what the process loaded (its final garbage
+collection: ~150 ms after a boto3 client), and which no request ever waits for. Both are shown;
+the targets are read on the first. Each script ends by printing ``time.monotonic()``: on Linux one
+clock for every process, so the parent subtracts the moment it started the child.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +91,28 @@ IMPORT_BOTO3 = "import boto3"
 IMPORT_CHALICE = "import chalice.app"
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One fresh process: seconds from its start until its work was done, and until it exited."""
+
+    answered: float
+    exited: float
+
+
+READY = "\nimport time as _cold_clock\nprint('ready', _cold_clock.monotonic())\n"
+
+
+def run_timed(code: str, env: Mapping[str, str]) -> Timing:
+    """Run ``code`` in a new interpreter; when it was done (its last statement) and when it exited."""
+    start = time.monotonic()
+    _, stdout = run_fresh(code + READY, env)
+    exited = time.monotonic() - start
+    word, ready = stdout.strip().splitlines()[-1].split()
+    if word != "ready":
+        raise RuntimeError(f"the fresh process did not say when it was done: {stdout[-300:]}")
+    return Timing(answered=float(ready) - start, exited=exited)
+
+
 def run_fresh(code: str, env: Mapping[str, str]) -> tuple[float, str]:
     """Run ``code`` in a new interpreter; its wall time (start to exit) and what it printed."""
     start = time.perf_counter()
@@ -97,7 +127,8 @@ def run_fresh(code: str, env: Mapping[str, str]) -> tuple[float, str]:
 
 def outcome(stdout: str) -> dict[str, Any]:
     """The JSON line an ``invoke_script`` printed."""
-    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    line = next(line for line in reversed(stdout.strip().splitlines()) if line.startswith("{"))
+    result: dict[str, Any] = json.loads(line)
     return result
 
 
@@ -111,24 +142,30 @@ def answered(code: str, env: Mapping[str, str]) -> dict[str, Any]:
 
 def alternated(
     cases: Mapping[str, Callable[[int], str]], env: Mapping[str, str], pairs: int = 7
-) -> dict[str, list[float]]:
-    """Wall seconds of each case's fresh process, ``pairs`` rounds, the cases taking turns (the
+) -> dict[str, list[Timing]]:
+    """The timings of each case's fresh process, ``pairs`` rounds, the cases taking turns (the
     order rotates each round). ``cases`` give the code of round ``i``. One unmeasured warm-up
     round first fills the OS file cache for all of them."""
     names = list(cases)
     for name in names:
         run_fresh(cases[name](-1), env)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    samples: dict[str, list[Timing]] = {name: [] for name in names}
     for i in range(pairs):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            seconds, _ = run_fresh(cases[name](i), env)
-            samples[name].append(seconds)
+            samples[name].append(run_timed(cases[name](i), env))
     return samples
 
 
-def median_ratio(samples: dict[str, list[float]], numerator: str, denominator: str) -> float:
+def median_ms(samples: dict[str, list[Timing]], name: str, *, exited: bool = False) -> float:
+    return statistics.median(t.exited if exited else t.answered for t in samples[name]) * 1000
+
+
+def median_ratio(samples: dict[str, list[Timing]], numerator: str, denominator: str, *, exited: bool = False) -> float:
     """The median of the per-round ratios (each round's pair ran back to back)."""
-    return statistics.median(a / b for a, b in zip(samples[numerator], samples[denominator], strict=True))
+    pairs = zip(samples[numerator], samples[denominator], strict=True)
+    if exited:
+        return statistics.median(a.exited / b.exited for a, b in pairs)
+    return statistics.median(a.answered / b.answered for a, b in pairs)
 
 
 @contextlib.contextmanager

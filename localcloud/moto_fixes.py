@@ -188,12 +188,13 @@ def _serialise_sqs_queue_changes() -> None:
 def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     """moto's TransactWriteItems with an undo log of the items it touches instead of table copies.
 
-    Same checks and errors as moto's: each operation's condition is evaluated in order, a failed
-    one is reported in the cancellation reasons and nothing is applied; a validation error undoes
-    what was applied and is raised as is.
+    As DynamoDB does it: every operation's condition is checked first (the request holds the lock,
+    so nothing changes in between), and only if all hold is anything applied. A failed condition is
+    reported in the cancellation reasons (with the old item when asked); a validation error undoes
+    what was applied and is raised as is. (moto applies each operation before checking the next,
+    then undoes them all: a refused duplicate paid for every write it did not make.)
     """
     from moto.dynamodb.exceptions import (
-        ConditionalCheckFailed,
         MockValidationException,
         MultipleTransactionsException,
         TooManyTransactionsException,
@@ -203,64 +204,84 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
-    undo: list[tuple[Any, Any, Any, Any]] = []  # (table, hash key, range key, the item before or None)
-    targets: set[tuple[str, str]] = set()
-    errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+    operations = []
     for item in transact_items:
         if len(item) > 1:
             raise TransactWriteSingleOpException
-        op_type, op = next(iter(item.items()))
+        operations.append(next(iter(item.items())))
+    reasons = _check_all(self, operations)
+    if any(code is not None for code, _, _ in reasons):
+        raise TransactionCanceledException(reasons)
+    undo: list[tuple[Any, Any, Any, Any]] = []  # (table, hash key, range key, the item before or None)
+    for index, (op_type, op) in enumerate(operations):
         try:
-            _apply_one(self, op_type, op, targets, undo)
-            errors.append((None, None, None))
+            _apply_one(self, op_type, op, undo)
         except (MultipleTransactionsException, MockValidationException):
             _roll_back(undo)
             raise
-        except _ConditionFailed as e:
-            errors.append(("ConditionalCheckFailed", "The conditional request failed", e.old))
-        except ConditionalCheckFailed as e:
-            errors.append(("ConditionalCheckFailed", str(e.message), None))
         except Exception as e:  # moto's catch-all: reported as this item's reason
-            errors.append((type(e).__name__, str(e), None))
-    if any(code is not None for code, _, _ in errors):
-        _roll_back(undo)
-        raise TransactionCanceledException(errors)
+            _roll_back(undo)
+            reasons[index] = (type(e).__name__, str(e), None)
+            raise TransactionCanceledException(reasons) from None
 
 
-def _apply_one(backend: Any, op_type: str, op: dict[str, Any], targets: set[tuple[str, str]], undo: list[Any]) -> None:
-    """One operation of a transaction, as moto's loop body does it, recording what it replaces."""
+Reason = tuple[str | None, str | None, dict[str, Any] | None]
+
+
+def _check_all(backend: Any, operations: list[tuple[str, dict[str, Any]]]) -> list[Reason]:
+    """Each operation's cancellation reason (None, None, None when its condition holds), before any
+    is applied; two operations on one item are a validation error, as in DynamoDB."""
     from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import MultipleTransactionsException
 
-    if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
-        raise ValueError("Unsupported transaction operation")
-    table_name = op["TableName"]
-    table = backend.get_table(table_name)
-    if op_type == "Put":
-        key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-        if table.range_key_attr is not None:
-            key[table.range_key_attr] = op["Item"][table.range_key_attr]
-    else:
-        key = op["Key"]
-    marker = (str(table_name), str(dict(sorted(key.items()))))
-    if marker in targets:
-        raise MultipleTransactionsException()
-    targets.add(marker)
-
-    current = backend.get_item(table_name, key)
-    condition = op.get("ConditionExpression")
-    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-    if condition is not None and not get_filter_expression(condition, names, values).expr(current):
+    targets: set[tuple[str, str]] = set()
+    reasons: list[Reason] = []
+    for op_type, op in operations:
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        table_name, key = op["TableName"], _key_of(backend, op_type, op)
+        marker = (str(table_name), str(dict(sorted(key.items()))))
+        if marker in targets:
+            raise MultipleTransactionsException()
+        targets.add(marker)
+        condition = op.get("ConditionExpression")
+        if condition is None:
+            reasons.append((None, None, None))
+            continue
+        current = backend.get_item(table_name, key)
+        names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        if get_filter_expression(condition, names, values).expr(current):
+            reasons.append((None, None, None))
+            continue
         wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
-        raise _ConditionFailed(current.to_json()["Attributes"] if wants_old else None)
+        old = current.to_json()["Attributes"] if wants_old else None
+        reasons.append(("ConditionalCheckFailed", "The conditional request failed", old))
+    return reasons
+
+
+def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        key: dict[str, Any] = op["Key"]
+        return key
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _apply_one(backend: Any, op_type: str, op: dict[str, Any], undo: list[Any]) -> None:
+    """One operation of a transaction whose conditions all held, recording what it replaces."""
     if op_type == "ConditionCheck":
         return
+    table_name, key = op["TableName"], _key_of(backend, op_type, op)
+    table = backend.get_table(table_name)
     hash_key, range_key = backend.get_keys_value(table, key)
-    undo.append((table, hash_key, range_key, copy.deepcopy(current)))
-    expressions = {
-        "condition_expression": condition,
-        "expression_attribute_names": names,
-        "expression_attribute_values": values,
+    undo.append((table, hash_key, range_key, copy.deepcopy(backend.get_item(table_name, key))))
+    expressions = {  # checked already; moto checks them again, as its own loop does
+        "condition_expression": op.get("ConditionExpression"),
+        "expression_attribute_names": op.get("ExpressionAttributeNames"),
+        "expression_attribute_values": op.get("ExpressionAttributeValues"),
     }
     if op_type == "Put":
         backend.put_item(table_name, op["Item"], **expressions)
@@ -268,14 +289,6 @@ def _apply_one(backend: Any, op_type: str, op: dict[str, Any], targets: set[tupl
         backend.delete_item(table_name, key, **expressions)
     else:
         backend.update_item(table_name, key, update_expression=op["UpdateExpression"], **expressions)
-
-
-class _ConditionFailed(Exception):
-    """An operation's condition did not hold; ``old`` is the item when ALL_OLD was asked for."""
-
-    def __init__(self, old: dict[str, Any] | None) -> None:
-        super().__init__("The conditional request failed")
-        self.old = old
 
 
 def _roll_back(undo: list[tuple[Any, Any, Any, Any]]) -> None:

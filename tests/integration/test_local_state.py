@@ -187,13 +187,22 @@ ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}])
 def key(pk): return {"PK": {"S": pk}, "SK": {"S": "x"}}
 ddb.put_item(TableName="t", Item={**key("kept"), "n": {"N": "1"}, "name": {"S": "text"}})
+from moto.dynamodb.models import DynamoDBBackend
+writes = []
+for name in ("put_item", "update_item", "delete_item"):
+    def counted(self, *args, _write=getattr(DynamoDBBackend, name), **kwargs):
+        writes.append(_write.__name__)
+        return _write(self, *args, **kwargs)
+    setattr(DynamoDBBackend, name, counted)
 out = {}
 def attempt(name, items):
+    writes.clear()
     try:
         ddb.transact_write_items(TransactItems=items)
         out[name] = "applied"
     except ddb.exceptions.TransactionCanceledException as e:
         out[name] = [(r["Code"], r.get("Item")) for r in e.response["CancellationReasons"]]
+        out[name + " writes"] = len(writes)
     except Exception as e:
         out[name] = e.response["Error"]["Code"]
 attempt("condition", [
@@ -229,8 +238,10 @@ def test_a_cancelled_transaction_undoes_only_its_own_writes_with_moto_s_reasons(
     )
     out = json.loads(result.stdout.strip().splitlines()[-1])
     kept = {"PK": {"S": "kept"}, "SK": {"S": "x"}, "n": {"N": "1"}, "name": {"S": "text"}}
-    # A failed condition: the reasons say which, with the old item when asked; nothing applied
+    # A failed condition: the reasons say which, with the old item when asked; nothing applied,
+    # nor even tried (every condition is checked before any write, as in DynamoDB)
     assert out["condition"] == [["None", None], ["ConditionalCheckFailed", kept]]
+    assert out["condition writes"] == out["delete and check writes"] == 0
     # An update that cannot apply (ADD to a string) and two operations on one item are validation
     # errors, raised as such; the put before each is undone
     assert out["bad update"] == "ValidationException"
