@@ -231,3 +231,61 @@ add = {{"UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {{":one":
 ops = [{{"Update": {{"TableName": {table!r}, "Key": key(n), **add}}}} for n in range({items})]
 boto3.session.Session().client("dynamodb").transact_write_items(TransactItems=ops)
 """
+
+
+# What the Lambda Python runtime puts beside the zip (/var/runtime): boto3 and what it needs.
+RUNTIME_PACKAGES = ("boto3", "botocore", "dateutil", "jmespath", "s3transfer", "six")
+
+
+@dataclass(frozen=True)
+class LambdaTask:
+    """The deployment zip unpacked as Lambda unpacks it, twice: as shipped (with the bytecode
+    infra/slim.py adds) and without any bytecode (what Chalice's zip gives Lambda: /var/task is
+    read-only, so every module compiles at import); and the runtime's boto3 beside them."""
+
+    shipped: Path
+    uncompiled: Path
+    runtime: Path
+
+    def script(self, task: Path, code: str) -> str:
+        """``code`` run with the unpacked zip, then the runtime's packages, first on the path (as
+        Lambda orders them), and no bytecode written: /var/task is read-only."""
+        first = f"import sys\nsys.dont_write_bytecode = True\nsys.path[:0] = [{str(task)!r}, {str(self.runtime)!r}]"
+        return f"{first}\n{code}"
+
+
+def lambda_task(where: Path) -> LambdaTask:
+    """`make package`'s zip (``chalice package`` and infra/slim.py) unpacked under ``where``."""
+    import importlib.util
+    import os
+    import zipfile
+
+    from infra.slim import slim
+
+    out = where / "package"
+    subprocess.run(
+        [str(Path(sys.executable).with_name("chalice")), "package", "--stage", "dev", str(out)],
+        cwd=PROJECT,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+        check=True,
+        capture_output=True,
+    )
+    archive = out / "deployment.zip"
+    slim(archive)
+    task = LambdaTask(where / "task", where / "uncompiled", where / "runtime")
+    for folder in (task.shipped, task.uncompiled):
+        zipfile.ZipFile(archive).extractall(folder)
+    for cached in list(task.uncompiled.rglob("__pycache__")):
+        for pyc in cached.iterdir():
+            pyc.unlink()
+        cached.rmdir()
+    task.runtime.mkdir()
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not installed")
+        source = Path(spec.origin)
+        (task.runtime / (source.parent if source.name == "__init__.py" else source).name).symlink_to(
+            source.parent if source.name == "__init__.py" else source
+        )
+    return task

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra.slim import removable, slim
+from infra.slim import bytecode_path, compiled, removable, slim
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHALICE = Path(sys.executable).with_name("chalice")
@@ -97,15 +97,27 @@ def test_the_zip_is_lean_and_carries_no_dev_code(packaged: tuple[dict[str, Any],
     assert "jinja2/environment.py" in names
     assert "chalicelib/sentiment/model.bin.gz" in names  # the trained sentiment model, read at run time
     assert not [n for n in names if n.startswith("training/")]
-    assert not [n for n in names if removable(n)], "infra/slim.py's leftovers"
+    assert not [n for n in names if removable(n) and "__pycache__/" not in n], "infra/slim.py's leftovers"
+    # Bytecode: exactly the cold path's, made by infra/slim.py (none picked up from a working tree)
+    cached = {n for n in names if "__pycache__/" in n}
+    assert cached == {bytecode_path(n) for n in names if compiled(n)}
+    assert {"__pycache__/app.cpython-311.pyc", "chalicelib/store/__pycache__/table.cpython-311.pyc"} <= cached
 
 
+@pytest.mark.parametrize("sources", ["shipped", "unreadable where bytecode ships"])
 def test_the_slimmed_zip_imports_every_module_and_answers_with_only_boto3_beside_it(
-    packaged: tuple[dict[str, Any], Path], tmp_path: Path
+    packaged: tuple[dict[str, Any], Path], tmp_path: Path, sources: str
 ) -> None:
     _, archive = packaged
     code, runtime = tmp_path / "task", tmp_path / "runtime"  # Lambda's /var/task, and its own boto3
     zipfile.ZipFile(archive).extractall(code)
+    if sources != "shipped":
+        # Lambda's /var/task is read-only: Python cannot cache what it compiles there. The cold
+        # path's modules load from the zip's bytecode without reading their source: with the
+        # source made invalid, they still import (a module compiled at import would fail).
+        for name in zipfile.ZipFile(archive).namelist():
+            if compiled(name):
+                (code / name).write_text("this is not Python (\n")
     runtime.mkdir()
     for name in ("boto3", "botocore", "dateutil", "jmespath", "s3transfer", "six"):
         spec = importlib.util.find_spec(name)
@@ -116,7 +128,7 @@ def test_the_slimmed_zip_imports_every_module_and_answers_with_only_boto3_beside
         (runtime / source.name).symlink_to(source)
     smoke = Path(__file__).with_name("package_smoke.py")
     result = subprocess.run(  # noqa: S603 - our own script, isolated from the venv's site-packages
-        [sys.executable, "-S", str(smoke), str(code), str(runtime)],
+        [sys.executable, "-S", "-B", str(smoke), str(code), str(runtime)],
         cwd=tmp_path,
         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
         check=False,
