@@ -143,16 +143,23 @@ def answered(code: str, env: Mapping[str, str]) -> dict[str, Any]:
 def alternated(
     cases: Mapping[str, Callable[[int], str]], env: Mapping[str, str], pairs: int = 7
 ) -> dict[str, list[Timing]]:
-    """The timings of each case's fresh process, ``pairs`` rounds, the cases taking turns (the
-    order rotates each round). ``cases`` give the code of round ``i``. One unmeasured warm-up
-    round first fills the OS file cache for all of them."""
+    """``alternated_in`` with one environment for every case."""
+    return alternated_in(cases, dict.fromkeys(cases, env), pairs)
+
+
+def alternated_in(
+    cases: Mapping[str, Callable[[int], str]], envs: Mapping[str, Mapping[str, str]], pairs: int = 7
+) -> dict[str, list[Timing]]:
+    """The timings of each case's fresh process (in its environment), ``pairs`` rounds, the cases
+    taking turns (the order rotates each round). ``cases`` give the code of round ``i``. One
+    unmeasured warm-up round first fills the OS file cache for all of them."""
     names = list(cases)
     for name in names:
-        run_fresh(cases[name](-1), env)
+        run_fresh(cases[name](-1), envs[name])
     samples: dict[str, list[Timing]] = {name: [] for name in names}
     for i in range(pairs):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            samples[name].append(run_timed(cases[name](i), env))
+            samples[name].append(run_timed(cases[name](i), envs[name]))
     return samples
 
 
@@ -289,3 +296,54 @@ def lambda_task(where: Path) -> LambdaTask:
             source.parent if source.name == "__init__.py" else source
         )
     return task
+
+
+class ExtensionStandIn:
+    """The AWS Parameters and Secrets Lambda Extension as a function sees it: an HTTP server on
+    localhost answering ``GET /secretsmanager/get?secretId=<arn>`` with GetSecretValue's JSON,
+    only to a request carrying the function's session token. Records what it was asked."""
+
+    def __init__(self, secrets: dict[str, Any], session_token: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        self.secrets = secrets
+        self.asked: list[tuple[str, str | None]] = []
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                secret_id = parse_qs(url.query).get("secretId", [""])[0]
+                token = self.headers.get("X-Aws-Parameters-Secrets-Token")
+                stand_in.asked.append((secret_id, token))
+                if token != session_token:
+                    self.answer(401, {"message": "bad token"})
+                elif url.path != "/secretsmanager/get" or secret_id not in stand_in.secrets:
+                    self.answer(400, {"message": "not found"})
+                else:
+                    self.answer(200, {"ARN": secret_id, "Name": "outlet", "SecretString": stand_in.secrets[secret_id]})
+
+            def answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+
+    def __enter__(self) -> ExtensionStandIn:
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -36,6 +37,18 @@ if TYPE_CHECKING:
 
 
 def _fetch_secret(arn: str) -> str:
+    """The secret's JSON: from the Parameters and Secrets extension when the stack attached it (no
+    SDK on a cold CRC), else, or if it cannot answer, from Secrets Manager through the SDK."""
+    from chalicelib import secrets_extension as extension
+
+    try:
+        port = extension.extension_port(os.environ)
+        if port is not None:
+            return extension.secret_string(arn, port, os.environ.get("AWS_SESSION_TOKEN", ""))
+    except extension.ExtensionUnavailable as unavailable:
+        from chalicelib.observability import logger
+
+        logger.warning("secrets extension unavailable, asking Secrets Manager", reason=str(unavailable))
     return aws.secretsmanager().get_secret_value(SecretId=arn)["SecretString"]
 
 

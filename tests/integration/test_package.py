@@ -66,7 +66,16 @@ def test_every_function_gets_the_table_queue_and_secret_from_the_template(
         "DELIVERY_QUEUE_URL": {"Ref": "DeliveryQueue"},
         "SECRET_ARN": {"Ref": "OutletSecret"},
         "ALERTS_TOPIC_ARN": {"Ref": "AlertsTopic"},
+        # Only with the Parameters and Secrets extension's layer (a stack parameter): the port that
+        # tells the app to read the secret through it, and how long the extension keeps it
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": {"Fn::If": ["UsesSecretsExtension", "2773", {"Ref": "AWS::NoValue"}]},
+        "SECRETS_MANAGER_TTL": {"Fn::If": ["UsesSecretsExtension", "60", {"Ref": "AWS::NoValue"}]},
     }
+    layer = {"Ref": "SecretsExtensionLayerArn"}
+    assert template["Globals"]["Function"]["Layers"] == {
+        "Fn::If": ["UsesSecretsExtension", [layer], {"Ref": "AWS::NoValue"}]
+    }
+    assert template["Parameters"]["SecretsExtensionLayerArn"]["Default"] == ""
     for name, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
             env = resource["Properties"]["Environment"]["Variables"]
@@ -191,6 +200,8 @@ def test_the_package_holds_every_function_schedule_and_queue_mapping_the_app_dec
         "DELIVERY_QUEUE_URL",
         "SECRET_ARN",
         "ALERTS_TOPIC_ARN",
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+        "SECRETS_MANAGER_TTL",
     }
 
 
