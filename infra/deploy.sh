@@ -14,6 +14,12 @@ region="${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
 stack="outlet-${stage}"  # .chalice/policy-<stage>.json scopes the logs to this stack's functions
 bucket="${DEPLOY_BUCKET:-}"
 build="build/${stage}"
+layer="${SECRETS_EXTENSION_LAYER_ARN:-}"  # AWS's Parameters and Secrets extension for this region
+if [ -n "$layer" ]; then
+  secrets_via="the Parameters and Secrets extension (layer ${layer})"
+else
+  secrets_via="the SDK (set SECRETS_EXTENSION_LAYER_ARN to read them through the extension: a lighter cold start)"
+fi
 
 cat <<PLAN
 make deploy will:
@@ -22,6 +28,7 @@ make deploy will:
   3. upload ${build}/deployment.zip to s3://${bucket:-\$DEPLOY_BUCKET}/outlet/${stage}/ (aws cloudformation package)
   4. create or update the stack '${stack}' in ${region} (aws cloudformation deploy, Stage=${stage}, CAPABILITY_IAM)${REVIEW:+,
      leaving the change set for review (REVIEW is set) instead of executing it}
+     its functions read the secret through ${secrets_via}
 PLAN
 
 account=$(python3 -c 'import json,sys; print(json.load(open(".chalice/config.json"))["stages"][sys.argv[1]]["environment_variables"].get("X_ACCOUNT_ID", ""))' "$stage")
@@ -49,8 +56,9 @@ review=()
 if [ -n "${REVIEW:-}" ]; then
   review=(--no-execute-changeset)  # the change set waits in the console for a human to execute it
 fi
+overrides=("Stage=${stage}" "SecretsExtensionLayerArn=${layer}")
 "$aws" cloudformation deploy --region "$region" --template-file "${build}/packaged.yaml" --stack-name "$stack" \
-  --capabilities CAPABILITY_IAM --parameter-overrides "Stage=${stage}" --no-fail-on-empty-changeset \
+  --capabilities CAPABILITY_IAM --parameter-overrides "${overrides[@]}" --no-fail-on-empty-changeset \
   --tags project=outlet "stage=${stage}" "${review[@]}"
 [ -n "${REVIEW:-}" ] && exit 0
 "$aws" cloudformation describe-stacks --region "$region" --stack-name "$stack" \

@@ -291,8 +291,9 @@ def test_validate_fails_on_a_broken_template(packaged: tuple[dict[str, Any], Pat
     assert any("NoSuchTopic" in f for f in findings)
 
 
-def run_deploy(tmp_path: Path, stage: str) -> subprocess.CompletedProcess[str]:
+def run_deploy(tmp_path: Path, stage: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
+        **extra,
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "STAGE": stage,
@@ -319,6 +320,14 @@ def test_deploy_refuses_without_credentials_and_does_nothing(tmp_path: Path) -> 
     assert "stack 'outlet-dev'" in result.stdout
     assert "refusing: no usable AWS credentials" in result.stderr
     assert "deploying as" not in result.stdout
+    assert "read the secret through the SDK" in result.stdout
+
+
+def test_deploy_says_when_the_secret_is_read_through_the_extension(tmp_path: Path) -> None:
+    layer = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:11"
+    result = run_deploy(tmp_path, "dev", SECRETS_EXTENSION_LAYER_ARN=layer)
+    assert f"read the secret through the Parameters and Secrets extension (layer {layer})" in result.stdout
+    assert result.returncode == 2  # and refuses without credentials all the same
 
 
 def test_deploy_refuses_prod_without_the_brands_account_id(tmp_path: Path) -> None:
