@@ -143,23 +143,25 @@ def answered(code: str, env: Mapping[str, str]) -> dict[str, Any]:
 def alternated(
     cases: Mapping[str, Callable[[int], str]], env: Mapping[str, str], pairs: int = 7
 ) -> dict[str, list[Timing]]:
-    """``alternated_in`` with one environment for every case."""
-    return alternated_in(cases, dict.fromkeys(cases, env), pairs)
+    """``alternated_in`` with one environment for every case and round."""
+    return alternated_in(cases, dict.fromkeys(cases, lambda i: env), pairs)
 
 
 def alternated_in(
-    cases: Mapping[str, Callable[[int], str]], envs: Mapping[str, Mapping[str, str]], pairs: int = 7
+    cases: Mapping[str, Callable[[int], str]],
+    envs: Mapping[str, Callable[[int], Mapping[str, str]]],
+    pairs: int = 7,
 ) -> dict[str, list[Timing]]:
-    """The timings of each case's fresh process (in its environment), ``pairs`` rounds, the cases
-    taking turns (the order rotates each round). ``cases`` give the code of round ``i``. One
-    unmeasured warm-up round first fills the OS file cache for all of them."""
+    """The timings of each case's fresh process, ``pairs`` rounds, the cases taking turns (the
+    order rotates each round). ``cases`` give the code of round ``i``, ``envs`` its environment.
+    One unmeasured warm-up round (``i`` = -1) first fills the OS file cache for all of them."""
     names = list(cases)
     for name in names:
-        run_fresh(cases[name](-1), envs[name])
+        run_fresh(cases[name](-1), envs[name](-1))
     samples: dict[str, list[Timing]] = {name: [] for name in names}
     for i in range(pairs):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            samples[name].append(run_timed(cases[name](i), envs[name]))
+            samples[name].append(run_timed(cases[name](i), envs[name](i)))
     return samples
 
 
@@ -301,9 +303,20 @@ def lambda_task(where: Path) -> LambdaTask:
 class ExtensionStandIn:
     """The AWS Parameters and Secrets Lambda Extension as a function sees it: an HTTP server on
     localhost answering ``GET /secretsmanager/get?secretId=<arn>`` with GetSecretValue's JSON,
-    only to a request carrying the function's session token. Records what it was asked."""
+    only to a request carrying the function's session token. Records what it was asked.
 
-    def __init__(self, secrets: dict[str, Any], session_token: str) -> None:
+    ``fetch`` gets a secret it does not hold yet, as the extension asks Secrets Manager on its
+    first request and keeps the answer; ``stall`` delays every answer (an extension that hangs).
+    The extension's own start-up, during Lambda's INIT phase, is not played here."""
+
+    def __init__(
+        self,
+        secrets: dict[str, Any],
+        session_token: str,
+        *,
+        fetch: Callable[[str], str] | None = None,
+        stall: float = 0.0,
+    ) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         from urllib.parse import parse_qs, urlsplit
 
@@ -317,6 +330,9 @@ class ExtensionStandIn:
                 secret_id = parse_qs(url.query).get("secretId", [""])[0]
                 token = self.headers.get("X-Aws-Parameters-Secrets-Token")
                 stand_in.asked.append((secret_id, token))
+                time.sleep(stall)
+                if fetch is not None and secret_id not in stand_in.secrets:
+                    stand_in.secrets[secret_id] = fetch(secret_id)
                 if token != session_token:
                     self.answer(401, {"message": "bad token"})
                 elif url.path != "/secretsmanager/get" or secret_id not in stand_in.secrets:
@@ -326,16 +342,20 @@ class ExtensionStandIn:
 
             def answer(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    return  # the function gave up waiting
 
             def log_message(self, *_: Any) -> None:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.port = self.server.server_address[1]
 
     def __enter__(self) -> ExtensionStandIn:

@@ -80,12 +80,16 @@ def removable(name: str) -> bool:
         # mypyc-compiled copies of md.py and cd.py: the pure-Python modules beside them load
         # instead. requests asks it only about a response that names no charset (X's JSON does).
         return True
-    if STALE_BYTECODE in name:
-        return True
     return name.startswith(REMOVED_PREFIXES) or name.endswith(REMOVED_SUFFIXES) or any(p in name for p in REMOVED_PARTS)
 
 
+def stale_bytecode(name: str) -> bool:
+    """Bytecode Chalice picked up from the working tree (checked against time stamps a zip loses)."""
+    return STALE_BYTECODE in name
+
+
 def compiled(name: str) -> bool:
+    """Whether the zip carries the bytecode of the module at ``name`` (see ``COMPILED``)."""
     if name in ALWAYS_COMPILED:
         return True
     return name.endswith(".py") and name.startswith(COMPILED) and not name.startswith(NOT_COMPILED)
@@ -101,7 +105,8 @@ def bytecode(name: str, source: bytes) -> bytes:
     """The bytecode of the module at ``name`` in the unchecked-hash format (``importlib``'s own
     layout: magic number, flags, the source's hash, the code)."""
     tree = without_docstrings(ast.parse(source, name))
-    code = compile(tree, f"{LAMBDA_TASK_ROOT}/{name}", "exec", dont_inherit=True)
+    # optimize=0: the asserts stay whatever -O this build runs with (the file name says level 0)
+    code = compile(tree, f"{LAMBDA_TASK_ROOT}/{name}", "exec", dont_inherit=True, optimize=0)
     flags = (0b01).to_bytes(4, "little")  # hash-based, not checked against the source
     return importlib.util.MAGIC_NUMBER + flags + importlib.util.source_hash(source) + marshal.dumps(code)
 
@@ -129,7 +134,7 @@ def slim(archive: Path) -> tuple[int, int]:
         zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out,
     ):
         for info in source.infolist():
-            if removable(info.filename):
+            if removable(info.filename) or stale_bytecode(info.filename):
                 continue
             contents = source.read(info)
             out.writestr(info, contents, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)

@@ -188,11 +188,13 @@ def _serialise_sqs_queue_changes() -> None:
 def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     """moto's TransactWriteItems with an undo log of the items it touches instead of table copies.
 
-    As DynamoDB does it: every operation's condition is checked first (the request holds the lock,
-    so nothing changes in between), and only if all hold is anything applied. A failed condition is
-    reported in the cancellation reasons (with the old item when asked); a validation error undoes
-    what was applied and is raised as is. (moto applies each operation before checking the next,
-    then undoes them all: a refused duplicate paid for every write it did not make.)
+    Every operation's condition is checked first, as DynamoDB does (the request holds the lock, so
+    nothing changes in between), and only if all hold is anything applied: a failed condition is
+    reported in the cancellation reasons (with the old item when asked). moto applied each
+    operation before checking the next, then undid them all, so a refused duplicate paid for every
+    write it did not make. What moto reports otherwise is kept: an operation that cannot apply (ADD
+    to a string) undoes what was applied and is raised as moto's ValidationException (DynamoDB
+    cancels with a ValidationError reason), and a failed condition is reported before it.
     """
     from moto.dynamodb.exceptions import (
         MockValidationException,

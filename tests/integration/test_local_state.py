@@ -243,7 +243,8 @@ def test_a_cancelled_transaction_undoes_only_its_own_writes_with_moto_s_reasons(
     assert out["condition"] == [["None", None], ["ConditionalCheckFailed", kept]]
     assert out["condition writes"] == out["delete and check writes"] == 0
     # An update that cannot apply (ADD to a string) and two operations on one item are validation
-    # errors, raised as such; the put before each is undone
+    # errors, raised as moto raises them: the first undoes the put before it, the second is refused
+    # before anything is written
     assert out["bad update"] == "ValidationException"
     assert out["same item twice"] == "ValidationException"
     assert out["delete and check"] == [["None", None], ["ConditionalCheckFailed", None]]

@@ -83,6 +83,24 @@ def test_every_function_gets_the_table_queue_and_secret_from_the_template(
             assert not {"ADMIN_TOKEN", "X_CONSUMER_SECRET", "SHOPIFY_WEBHOOK_SECRET"} & set(env), name
 
 
+def test_every_lambda_function_gets_the_extension_s_layer_and_port_when_the_stack_names_it(
+    packaged: tuple[dict[str, Any], Path],
+) -> None:
+    from infra.validate import translate
+
+    template, _ = packaged
+    # SAM puts the Globals' layer first in each function's own list: none has one to lose it to
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    assert not [f for f in functions if "Layers" in f["Properties"]]
+    lambdas = [r for r in translate(template, "dev")["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(lambdas) == len(functions)
+    when = {"Fn::If": ["UsesSecretsExtension", [{"Ref": "SecretsExtensionLayerArn"}], {"Ref": "AWS::NoValue"}]}
+    for function in lambdas:
+        assert function["Properties"]["Layers"] == when
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]["Fn::If"][:2] == ["UsesSecretsExtension", "2773"]
+
+
 def test_the_delivery_queue_feeds_its_consumer_with_partial_batch_failures(
     packaged: tuple[dict[str, Any], Path],
 ) -> None:
@@ -106,11 +124,13 @@ def test_the_zip_is_lean_and_carries_no_dev_code(packaged: tuple[dict[str, Any],
     assert "jinja2/environment.py" in names
     assert "chalicelib/sentiment/model.bin.gz" in names  # the trained sentiment model, read at run time
     assert not [n for n in names if n.startswith("training/")]
-    assert not [n for n in names if removable(n) and "__pycache__/" not in n], "infra/slim.py's leftovers"
-    # Bytecode: exactly the cold path's, made by infra/slim.py (none picked up from a working tree)
     cached = {n for n in names if "__pycache__/" in n}
+    assert not [n for n in set(names) - cached if removable(n)], "infra/slim.py's leftovers"
+    # Bytecode: exactly the cold path's, made by infra/slim.py (none picked up from a working tree)
     assert cached == {bytecode_path(n) for n in names if compiled(n)}
-    assert {"__pycache__/app.cpython-311.pyc", "chalicelib/store/__pycache__/table.cpython-311.pyc"} <= cached
+    tag = sys.implementation.cache_tag  # Chalice packages for the Lambda runtime of this Python
+    assert {f"__pycache__/app.{tag}.pyc", f"chalicelib/store/__pycache__/table.{tag}.pyc"} <= cached
+    assert f"chalicelib/console/__pycache__/views.{tag}.pyc" not in cached  # the console's pages: not cold
 
 
 @pytest.mark.parametrize("sources", ["shipped", "unreadable where bytecode ships"])

@@ -69,7 +69,7 @@ def moto_server() -> Iterator[dict[str, str]]:
         server.stop()
 
 
-@pytest.mark.parametrize("why", ["refused", "no extension listening", "not a port"])
+@pytest.mark.parametrize("why", ["refused", "no extension listening", "not a port", "hangs"])
 def test_when_the_extension_cannot_answer_secrets_manager_is_asked(
     extension: ExtensionStandIn, moto_server: dict[str, str], why: str
 ) -> None:
@@ -77,30 +77,65 @@ def test_when_the_extension_cannot_answer_secrets_manager_is_asked(
     secret = json.dumps({"admin_token": "t", "x_consumer_secret": CONSUMER_SECRET})
     client_for(moto_server, "secretsmanager").put_secret_value(SecretId=moto_server["SECRET_ARN"], SecretString=secret)
     env = {**cloud_env(extension), **moto_server}
-    env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = {
-        "refused": str(extension.port),  # it does not hold this secret
-        "no extension listening": "9",
-        "not a port": "port",
-    }[why]
-    # When a cold CRC comes, Then it is answered with the secret from the SDK
-    _, printed = run_fresh(invoke_script(CRC), env)
+    with ExtensionStandIn(dict(extension.secrets), SESSION_TOKEN, stall=3.0) as hanging:
+        env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = {
+            "refused": str(extension.port),  # it does not hold this secret
+            "no extension listening": "9",
+            "not a port": "²",
+            "hangs": str(hanging.port),  # answers after 3 s: given up after 2
+        }[why]
+        # When a cold CRC comes
+        _, printed = run_fresh(invoke_script(CRC), env)
+    # Then it is answered with the secret from the SDK, and the log says why, never with a credential
     result = outcome(printed)
     assert result["status"] == 200
     assert json.loads(result["body"]) == {"response_token": sign(CONSUMER_SECRET, b"Y2hhbGxlbmdl")}
     assert "botocore" in result["heavy"]
+    assert "secrets extension unavailable" in printed
+    assert SESSION_TOKEN not in printed
+    assert CONSUMER_SECRET not in printed
 
 
-def test_the_extension_client_refuses_what_is_not_a_secret(extension: ExtensionStandIn) -> None:
+def test_the_extension_client_gives_the_secret_string(extension: ExtensionStandIn) -> None:
     arn = next(iter(extension.secrets))
     assert json.loads(secret_string(arn, extension.port, SESSION_TOKEN))["x_consumer_secret"] == CONSUMER_SECRET
+
+
+def test_the_extension_client_refuses_another_token(extension: ExtensionStandIn) -> None:
     with pytest.raises(ExtensionUnavailable, match="answered 401"):
-        secret_string(arn, extension.port, "someone else's token")
-    with pytest.raises(ExtensionUnavailable, match="AWS_SESSION_TOKEN"):
-        secret_string(arn, extension.port, "")
+        secret_string(next(iter(extension.secrets)), extension.port, "someone else's token")
+    with pytest.raises(ExtensionUnavailable, match="AWS_SESSION_TOKEN is not set"):
+        secret_string(next(iter(extension.secrets)), extension.port, "")
+    injected = f"{SESSION_TOKEN}\r\nX-Injected: 1"
+    with pytest.raises(ExtensionUnavailable, match="not a header value") as refused:
+        secret_string(next(iter(extension.secrets)), extension.port, injected)
+    assert SESSION_TOKEN not in str(refused.value)
+    assert len(extension.asked) == 1  # the token with a line break in it was never sent
+
+
+def test_the_extension_client_refuses_an_answer_that_is_not_a_secret(extension: ExtensionStandIn) -> None:
+    arn = next(iter(extension.secrets))
     extension.secrets[arn] = 42  # a SecretString that is not a string
     with pytest.raises(ExtensionUnavailable, match="no SecretString"):
         secret_string(arn, extension.port, SESSION_TOKEN)
-    assert extension_port({}) is None
-    assert extension_port({"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "2773"}) == 2773
-    with pytest.raises(ExtensionUnavailable):
-        extension_port({"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "99999"})
+    extension.secrets[arn] = "x" * 200_000  # more than any secret can be
+    with pytest.raises(ExtensionUnavailable, match="too large"):
+        secret_string(arn, extension.port, SESSION_TOKEN)
+
+
+def test_the_extension_client_gives_up_on_time(extension: ExtensionStandIn) -> None:
+    slow = ExtensionStandIn(dict(extension.secrets), SESSION_TOKEN, stall=1.0)
+    with slow, pytest.raises(ExtensionUnavailable, match="TimeoutError"):
+        secret_string(next(iter(slow.secrets)), slow.port, SESSION_TOKEN, timeout=0.3)
+
+
+@pytest.mark.parametrize(("raw", "port"), [(None, None), ("", None), ("2773", 2773)])
+def test_the_extension_port_comes_from_the_stack(raw: str | None, port: int | None) -> None:
+    environ = {} if raw is None else {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": raw}
+    assert extension_port(environ) == port
+
+
+@pytest.mark.parametrize("raw", ["99999", "0", "²", "27 73", "-1"])
+def test_a_port_that_is_not_one_is_refused(raw: str) -> None:
+    with pytest.raises(ExtensionUnavailable, match="not a port number"):
+        extension_port({"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": raw})
