@@ -31,8 +31,17 @@ def from_wire(item: Mapping[str, Any]) -> dict[str, Any]:
 def serialize(value: Any) -> dict[str, Any]:
     """``value`` as one typed attribute value; a TypeError (or a decimal error) for what DynamoDB
     cannot hold exactly, as boto3 raises."""
-    if isinstance(value, str):
+    kind = type(value)  # fast lanes for the exact types most values are; the rest go boto3's way
+    if kind is str:
         return {"S": value}
+    if kind is int and -_EXACT_INT < value < _EXACT_INT:
+        return {"N": str(value)}  # exact as it stands: no context needed
+    if kind is dict:
+        return {"M": {name: serialize(member) for name, member in value.items()}}
+    return _serialize_in_boto3s_order(value)
+
+
+def _serialize_in_boto3s_order(value: Any) -> dict[str, Any]:
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
@@ -41,6 +50,8 @@ def serialize(value: Any) -> dict[str, Any]:
         return {"N": _number(value)}
     if isinstance(value, float):
         raise TypeError("Float types are not supported. Use Decimal types instead.")
+    if isinstance(value, str):
+        return {"S": value}
     if isinstance(value, bytes | bytearray):
         return {"B": value}
     if isinstance(value, Set):
@@ -57,9 +68,10 @@ def serialize(value: Any) -> dict[str, Any]:
 def deserialize(attribute: Mapping[str, Any]) -> Any:
     """One typed attribute value as Python: numbers Decimal, sets ``set``, B ``bytes``."""
     try:
-        ((tag, raw),) = attribute.items()
+        (tag,) = attribute
     except ValueError:
         raise TypeError("Value must be a dictionary with one key, a DynamoDB type") from None
+    raw = attribute[tag]
     if tag == "S":
         return raw
     if tag == "N":
@@ -81,7 +93,7 @@ def deserialize(attribute: Mapping[str, Any]) -> Any:
 
 def _number(value: int | Decimal) -> str:
     if type(value) is int and -_EXACT_INT < value < _EXACT_INT:
-        return str(value)  # exact: no context needed (bools and int subclasses take the long way)
+        return str(value)  # exact as it stands (a bool, an IntEnum take the context's way)
     number = str(NUMBERS.create_decimal(value))  # raises Inexact, Rounded, Overflow... as boto3's does
     if number in ("Infinity", "NaN"):
         raise TypeError("Infinity and NaN not supported")
