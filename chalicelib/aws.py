@@ -1,5 +1,5 @@
-"""AWS clients (botocore's: boto3 adds nothing the store needs, and 27 ms to a cold start), built on
-first use and kept for the life of the container, never at import.
+"""AWS clients, botocore's (boto3 would add nothing the store uses and ~30 ms to a cold start: see
+``store/conditions.py``), built on first use and kept for the life of the container, never at import.
 
 Endpoints come from botocore's own ``AWS_ENDPOINT_URL`` handling, which is how ``make run``
 points the app at its embedded moto server without any local special case here.
