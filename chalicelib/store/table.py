@@ -1,7 +1,8 @@
 """The Store: every way outlet reads or writes the table (conditional writes, counters,
 transactions, batches, paged queries), with TTL-expired items hidden until DynamoDB deletes them.
-DynamoDB's errors become the domain exceptions of ``errors``; the wire format and expressions are
-``expressions``'s, pages and their cursors ``cursors``'s."""
+DynamoDB's errors become the domain exceptions of ``errors``; the wire format is ``wire``'s,
+conditions ``conditions``'s, the expressions of a write ``expressions``'s, pages and their cursors
+``cursors``'s."""
 
 from __future__ import annotations
 
