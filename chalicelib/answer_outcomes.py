@@ -9,8 +9,6 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.answer_texts import RECENT_TEXT_LIFETIME
 from chalicelib.conversations import ANSWERED
 from chalicelib.dm_budget import DmBudget
@@ -20,6 +18,7 @@ from chalicelib.posts import fingerprint
 from chalicelib.publishing import Published, Publisher, PublishError
 from chalicelib.response_times import record_op
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+from chalicelib.store.conditions import Attr
 
 SENDING, CHECKING, SENT, UNKNOWN, FAILED = "sending", "checking", "sent", "unknown", "failed"
 

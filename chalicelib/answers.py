@@ -29,8 +29,6 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from boto3.dynamodb.conditions import Attr, ConditionBase
-
 from chalicelib.answer_outcomes import (
     CHECKING,
     FAILED,
@@ -80,6 +78,7 @@ from chalicelib.publishing import (
     RateLimited,
 )
 from chalicelib.store import ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+from chalicelib.store.conditions import Attr, ConditionBase
 
 __all__ = [
     "ANSWERED",

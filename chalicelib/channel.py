@@ -33,7 +33,7 @@ def may_publish(store: Store) -> bool:
 
 def record_revocation(store: Store, revocation: Revocation, notify: Notify | None = None) -> bool:
     """Hold publishing and raise one alert. False when an admin already resumed after it."""
-    from boto3.dynamodb.conditions import Attr
+    from chalicelib.store.conditions import Attr
 
     at = iso(revocation.occurred_at)
     try:

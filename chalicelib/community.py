@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.store import (
     GSI1,
     ConditionFailed,
@@ -42,6 +40,7 @@ from chalicelib.store import (
     iso,
     shard_of,
 )
+from chalicelib.store.conditions import Attr
 from chalicelib.x.events import FollowChange
 
 FOLLOWING, LEFT = "following", "left"

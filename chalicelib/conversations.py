@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 
 OPEN, ANSWERED, DISMISSED = "open", "answered", "dismissed"
 STATES = (OPEN, ANSWERED, DISMISSED)

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib.deals import RELEASED
 from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage
 from chalicelib.dm_queue import entry, queue_dm, totals_op
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 from chalicelib.subscribers import list_subscribers
 
 FAN_OUT_PAGE = 98  # a transaction holds 100 operations: the page's entries, the campaign and the totals

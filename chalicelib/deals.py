@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from boto3.dynamodb.conditions import Attr
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from chalicelib.errors import Conflict, NotFound, Unprocessable
@@ -33,6 +32,7 @@ from chalicelib.store import (
     pack_cursor,
     unpack_cursor,
 )
+from chalicelib.store.conditions import Attr
 
 SCHEDULED, RELEASING, RELEASED = "scheduled", "releasing", "released"
 EXPIRED, SOLD_OUT, CANCELLED, FAILED = "expired", "sold_out", "cancelled", "failed"

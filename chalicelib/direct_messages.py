@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.channel import may_publish
 from chalicelib.deal_alerts import ACTIVE, DONE, ENDED, active_campaigns, alert_text, close_campaign, still_on
 from chalicelib.delivery import DeliveryMessage, Handler, PoisonMessage
@@ -48,6 +46,7 @@ from chalicelib.fees import FeeSchedule
 from chalicelib.observability import logger
 from chalicelib.publishing import NotSent, OutcomeUnknown, Published, Publisher, PublishError, RateLimited
 from chalicelib.store import ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+from chalicelib.store.conditions import Attr
 
 __all__ = ["DmBudget", "DmPolicy", "DrainReport", "dm_windows", "drain_dms", "intake_handler"]
 

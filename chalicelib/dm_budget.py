@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.store import Item, Key, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 
 WINDOW = timedelta(minutes=15)
 DAY = timedelta(days=1)

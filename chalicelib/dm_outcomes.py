@@ -15,13 +15,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.dm_queue import CHECKING, SENDING, SENT, UNKNOWN, totals_op
 from chalicelib.fees import charge_op
 from chalicelib.observability import logger
 from chalicelib.publishing import Published, Publisher, PublishError
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+from chalicelib.store.conditions import Attr
 
 FOUND = "found"  # a look-up's outcome: the DM was in the conversation, and is now ``sent``
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
 from pydantic import BaseModel, Field
 
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso, without_keys
+from chalicelib.store.conditions import Attr
 
 DIRECT = "direct"
 WAITING, RETRY, SENDING, CHECKING = "waiting", "retry", "sending", "checking"

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.alerts import raise_alert
@@ -26,6 +25,7 @@ from chalicelib.conversations import STATES, unwaiting_ops, waiting_ops
 from chalicelib.listening.rules import matched_rule_names
 from chalicelib.sentiment import Classifier, Sentiment
 from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
+from chalicelib.store.conditions import Attr, ConditionBase
 from chalicelib.x.events import DirectMessage, Interaction, PostDeleted, XUser
 
 FeedbackKind = Literal["reply", "mention", "quote", "dm", "like"]

@@ -15,8 +15,6 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.channel import may_publish
 from chalicelib.deals import EXPIRED, RELEASED, SOLD_OUT
 from chalicelib.fees import FeeSchedule, charge_op
@@ -24,6 +22,7 @@ from chalicelib.observability import logger
 from chalicelib.posts import claim_text
 from chalicelib.publishing import DuplicateContent, Publisher, PublishError
 from chalicelib.store import GSI1, GSI2, ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 
 PAGE = 100
 

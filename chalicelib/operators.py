@@ -17,11 +17,11 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.errors import Conflict
 from chalicelib.store import AlreadyExists, ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024  # twice the 32 MiB the parameters need (128 * N * r bytes)

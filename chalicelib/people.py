@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.answers import SENT
 from chalicelib.community import FOLLOWING, follow_history
 from chalicelib.errors import BadRequest, NotFound, Unprocessable
 from chalicelib.feedback import author_entries, erase_item, public_feedback
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso
+from chalicelib.store.conditions import Attr
 
 FEEDBACK_SHOWN = 20  # a page of their feedback; the rest is paged with a cursor
 ANSWERS_SHOWN = 20

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.alerts import Notify, raise_alert
 from chalicelib.channel import may_publish
 from chalicelib.deals import EXPIRED, FAILED, RELEASED, RELEASING, SCHEDULED, SOLD_OUT
@@ -35,6 +33,7 @@ from chalicelib.observability import logger
 from chalicelib.posts import claim_text, find_repeat, fingerprint, recent_posts
 from chalicelib.publishing import DuplicateContent, Published, Publisher, PublishFailed, RateLimited
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 
 DUE_PAGE = 50
 

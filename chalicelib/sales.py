@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
 from pydantic import ValidationError
 
 from chalicelib.deals import CODE_PATTERN, RELEASED, SOLD_OUT
@@ -38,6 +37,7 @@ from chalicelib.observability import logger
 from chalicelib.shopify.orders import UNSPECIFIED, ShopifyOrder, ShopifyRefund
 from chalicelib.shopify.webhooks import hmac_is_valid
 from chalicelib.store import ConditionFailed, Item, Keys, Store, TransactionConflict, iso
+from chalicelib.store.conditions import Attr
 
 ORDERS_CREATE, ORDERS_CANCELLED, REFUNDS_CREATE = "orders/create", "orders/cancelled", "refunds/create"
 TOPICS = (ORDERS_CREATE, ORDERS_CANCELLED, REFUNDS_CREATE)

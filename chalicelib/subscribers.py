@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.delivery import DeliveryMessage
 from chalicelib.store import GSI1, ConditionFailed, Keys, Page, Store, iso
+from chalicelib.store.conditions import Attr
 from chalicelib.x.events import DirectMessage
 
 SUBSCRIBE_WORDS = frozenset({"DEALS", "START", "SUBSCRIBE"})

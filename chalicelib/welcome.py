@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.channel import may_publish
 from chalicelib.community import first_time_followers
 from chalicelib.delivery import DeliveryMessage
@@ -22,6 +20,7 @@ from chalicelib.fees import FeeSchedule, charge_op
 from chalicelib.posts import MAX_WEIGHTED_LENGTH, claim_text, weighted_length
 from chalicelib.publishing import DuplicateContent, Publisher
 from chalicelib.store import ConditionFailed, Item, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 
 _OPENINGS = (
     "Welcome to the {n} new followers who joined {period}!",

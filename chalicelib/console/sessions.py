@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.alerts import Notify, raise_alert
 from chalicelib.store import ConditionFailed, Item, Key, Keys, Store, iso
+from chalicelib.store.conditions import Attr
 
 SESSION_COOKIE = "outlet_session"
 SIGN_IN_COOKIE = "outlet_sign_in"  # the pre-session CSRF nonce for the sign-in form

@@ -27,8 +27,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from boto3.dynamodb.conditions import Attr, ConditionBase
-
 from chalicelib.community import handle_entries
 from chalicelib.sentiment import Classifier
 from chalicelib.store import (
@@ -43,6 +41,7 @@ from chalicelib.store import (
     shard_of,
     utcnow,
 )
+from chalicelib.store.conditions import Attr, ConditionBase
 from chalicelib.x.model import HeardPost
 
 ERASED: Item = {"text": None, "author_id": None, "author_handle": None, "author_name": None}

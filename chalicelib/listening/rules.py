@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, Protocol
 
-from boto3.dynamodb.conditions import Attr, ConditionBase
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.errors import NotFound, Unprocessable
 from chalicelib.observability import logger
 from chalicelib.store import GSI1, ConditionFailed, Item, Keys, Page, Store, iso, without_keys
+from chalicelib.store.conditions import Attr, ConditionBase
 
 RuleKind = Literal["brand", "product", "competitor", "topic"]
 KINDS: tuple[RuleKind, ...] = ("brand", "product", "competitor", "topic")

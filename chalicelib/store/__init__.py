@@ -1,5 +1,6 @@
 """The one DynamoDB table: ``keys`` owns every key shape, ``table``'s Store every read and write
-(its ``errors``, ``expressions`` and ``cursors`` beside it)."""
+(its ``errors``, ``expressions``, ``conditions``, ``wire`` and ``cursors`` beside it), on botocore
+alone: nothing here imports boto3."""
 
 from chalicelib.store.cursors import Page, pack_cursor, unpack_cursor
 from chalicelib.store.errors import (

@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.store.expressions import from_wire
 from chalicelib.store.keys import Item
+from chalicelib.store.wire import from_wire
 
 # Why a transaction may be cancelled and simply tried again: another transaction held one of its
 # items, or DynamoDB throttled it. Anything else (a ValidationError...) would fail the same way again.

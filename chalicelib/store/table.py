@@ -1,7 +1,8 @@
 """The Store: every way outlet reads or writes the table (conditional writes, counters,
 transactions, batches, paged queries), with TTL-expired items hidden until DynamoDB deletes them.
-DynamoDB's errors become the domain exceptions of ``errors``; the wire format and expressions are
-``expressions``'s, pages and their cursors ``cursors``'s."""
+DynamoDB's errors become the domain exceptions of ``errors``; the wire format is ``wire``'s,
+conditions ``conditions``'s, the expressions of a write ``expressions``'s, pages and their cursors
+``cursors``'s."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder
-from boto3.dynamodb.conditions import Key as KeyCond
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+from chalicelib.store.conditions import Attr, ConditionBase, Placeholders
+from chalicelib.store.conditions import Key as KeyCond
 from chalicelib.store.cursors import Page, decode_cursor, encode_cursor
 from chalicelib.store.errors import (
     AlreadyExists,
@@ -29,9 +30,10 @@ from chalicelib.store.errors import (
     error_code,
     translate,
 )
-from chalicelib.store.expressions import condition_params, from_wire, serialize, to_wire, update_params
+from chalicelib.store.expressions import condition_params, expression_attributes, update_params
 from chalicelib.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, TTL_ATTRIBUTE, Item, Key, utcnow
 from chalicelib.store.retry import CONTENTION, Backoff, Pacer
+from chalicelib.store.wire import from_wire, to_wire
 
 T = TypeVar("T")
 
@@ -247,23 +249,16 @@ class Store:
             key_condition = key_condition & KeyCond(sk_name).begins_with(sk_prefix)
         if sk_between is not None:
             key_condition = key_condition & KeyCond(sk_name).between(*sk_between)
-        builder = ConditionExpressionBuilder()
-        built = builder.build_expression(key_condition, is_key_condition=True)
-        names = dict(built.attribute_name_placeholders)
-        values = dict(built.attribute_value_placeholders)
+        placeholders = Placeholders()
         params: dict[str, Any] = {
             "TableName": self.table_name,
-            "KeyConditionExpression": built.condition_expression,
+            "KeyConditionExpression": placeholders.condition(key_condition, key=True),
             "ScanIndexForward": not newest_first,
             "Limit": limit,
         }
         if filter is not None:
-            built_filter = builder.build_expression(filter)
-            params["FilterExpression"] = built_filter.condition_expression
-            names.update(built_filter.attribute_name_placeholders)
-            values.update(built_filter.attribute_value_placeholders)
-        params["ExpressionAttributeNames"] = names
-        params["ExpressionAttributeValues"] = {k: serialize(v) for k, v in values.items()}
+            params["FilterExpression"] = placeholders.condition(filter)
+        params.update(expression_attributes(placeholders))
         if index is not None:
             params["IndexName"] = index
         if cursor is not None:

@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from boto3.dynamodb.conditions import Attr
 
 from chalicelib.store import GSI1, AlreadyExists, ConditionFailed, InvalidCursor, Keys, Store, pack_cursor
+from chalicelib.store.conditions import Attr
 from tests.conftest import FakeClock
 
 
