@@ -1,9 +1,9 @@
 """Wiring: names each real dependency once, builds it on first use and keeps it per container.
 
 Configuration is read on every call (cheap), so a changed environment is always seen; the
-expensive things (boto3 clients, the store, the secret) are cached against what they depend on.
+expensive things (AWS clients, the store, the secret) are cached against what they depend on.
 
-Light on purpose: importing this module loads no chalicelib capability, no pydantic and no boto3
+Light on purpose: importing this module loads no chalicelib capability, no pydantic and no botocore
 (X's CRC check imports it). Each function imports what it builds; the types are for mypy only.
 """
 

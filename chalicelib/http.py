@@ -4,7 +4,7 @@ Every route is an admin route unless it is named in ``PUBLIC_ROUTES``: a new rou
 until someone decides otherwise.
 
 Light on purpose: every request passes through here, X's CRC check included, so pydantic and the
-store (boto3) are imported only by the helpers that need them, when they are called.
+store (botocore) are imported only by the helpers that need them, when they are called.
 """
 
 from __future__ import annotations
