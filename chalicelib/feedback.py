@@ -30,6 +30,7 @@ from chalicelib.x.events import DirectMessage, Interaction, PostDeleted, XUser
 
 FeedbackKind = Literal["reply", "mention", "quote", "dm", "like"]
 KINDS: tuple[FeedbackKind, ...] = ("reply", "mention", "quote", "dm", "like")
+ANSWERABLE: tuple[FeedbackKind, ...] = ("reply", "mention", "quote", "dm")  # a like has nothing to answer
 LABELS = ("positive", "neutral", "negative")
 ALERT_ATTRIBUTION = timedelta(days=7)  # a DM within this time of a deal alert answers that deal
 LIKE = Sentiment("positive", Decimal(0))  # a like approves; it has no text to score
@@ -97,7 +98,7 @@ def record_feedback(
     negative = sentiment.label == "negative"
     post_id = event.post_id if isinstance(event, Interaction) else None
     counters = _counter_ops(store, event, kind, sentiment, deal_id)
-    if kind != "like":  # a like cannot be answered: it never waits for one
+    if kind in ANSWERABLE:  # a like cannot be answered: it never waits for one
         counters += waiting_ops(store, event.occurred_at, event.event_id)
     recorded = _write(store, item, counters, post_id, _person_ops(store, author, event.occurred_at, event.event_id))
     if recorded is None:
@@ -293,14 +294,19 @@ def list_feedback(
     keyword: str | None = None,
     author_id: str | None = None,
     state: str | None = None,
+    kinds: tuple[str, ...] = (),
     limit: int,
     cursor: str | None,
 ) -> Page:
+    """Feedback newest first, filtered; ``kinds`` keeps only those kinds (the console's "needs an
+    answer" leaves likes out, whose stored state is ``open`` though nothing waits)."""
     wanted: list[ConditionBase] = [
         Attr(name).eq(value)
         for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind), ("author_id", author_id))
         if value
     ]
+    if kinds:
+        wanted.append(Attr("kind").is_in(list(kinds)))
     if keyword:
         wanted.append(Attr("keywords").contains(keyword))
     if state in STATES:  # items recorded before states existed are open
