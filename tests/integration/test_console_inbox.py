@@ -98,6 +98,27 @@ def test_a_filter_in_the_needs_an_answer_tab_leaves_likes_out_too(
     assert listed(text(browser.get("/console/inbox?state=all&sentiment=positive"))) == ["like:1", "post:1"]
 
 
+def test_a_likes_conversation_names_the_deal_liked_and_does_not_link_to_itself(
+    browser: Browser, store: Store, clock: FakeClock
+) -> None:
+    liked = deal(store, clock, "Latitude 7440", "LAT7")
+    like(store, 1, clock(), answers=str(liked["post_id"]))
+    thread = text(browser.get("/console/inbox/like:1"))
+    assert 'data-testid="liked">liked Latitude 7440</p>' in thread
+    assert 'data-testid="open-thread"' not in thread  # the page is the conversation already
+
+
+def test_the_inbox_does_not_send_you_to_the_inbox_for_more_waiting_items(
+    browser: Browser, store: Store, clock: FakeClock
+) -> None:
+    for n in range(views.WAITING_SHOWN + 1):
+        say(store, n, f"question {n}?", clock() - timedelta(hours=n))
+    inbox = text(browser.get("/console/inbox"))
+    assert 'data-testid="more-waiting"' in inbox
+    assert ">More in the inbox</a>" not in inbox
+    assert ">More in the inbox</a>" in text(browser.get("/console"))  # the overview does
+
+
 def deal(store: Store, clock: FakeClock, title: str, code: str) -> dict[str, Any]:
     return release_deal(store, clock, title=title, price="499", list_price="699", currency="USD", code=code)
 
