@@ -42,6 +42,7 @@ from chalicelib.subscribers import list_subscribers
 
 PAGE_SIZE = 25
 FILL_ROUNDS = 4  # a filtered listing reads at most this many pages to fill one
+READ_UP_TO = 500  # feedback items a filtered page reads at most (5 queries) to fill itself
 WAITING_SHOWN = 5  # the items waiting longest, on the overview and atop the inbox
 
 
@@ -193,7 +194,7 @@ def edit_deal(visit: Visit, deal_id: str) -> Response:
 
 def deal_page(visit: Visit, deal_id: str) -> Response:
     deal = get_deal(visit.store, deal_id)
-    feedback = list_feedback(visit.store, deal_id=deal_id, limit=50, cursor=None)
+    feedback = list_feedback(visit.store, deal_id=deal_id, limit=50, cursor=None, read_up_to=READ_UP_TO)
     rollup = deal_rollup(visit.store, deal_id)
     return visit.show(
         "deal.html",
@@ -234,10 +235,13 @@ DEAL_CHOICES = 50  # the deals released last, offered by title in the inbox's de
 def inbox(visit: Visit) -> Response:
     view = _inbox_view(visit.query)
     wanted, errors = _inbox_filters(visit.query, view)
-    items, cursor = _filled(
-        lambda cursor: list_feedback(visit.store, **wanted, limit=PAGE_SIZE, cursor=cursor),
-        visit.query.get("cursor") or None,
-    )
+    try:
+        found = list_feedback(
+            visit.store, **wanted, limit=PAGE_SIZE, cursor=visit.query.get("cursor") or None, read_up_to=READ_UP_TO
+        )
+    except (InvalidCursor, ApiError):
+        found = Page(items=[], next=None)
+    items, cursor = found.items, found.next
     filters = {
         name: visit.query.get(name, "") for name in ("kind", "sentiment", "deal_id", "keyword", "since", "until")
     }

@@ -34,7 +34,8 @@ def browser(api: Any, admin: dict[str, str]) -> Browser:
 
 def listed(page: str) -> list[str]:
     """The ids in the inbox's list (below the few that waited longest)."""
-    return re.findall(r'data-feedback-id="([^"]+)"', page.split('data-testid="inbox-items"', 1)[-1])
+    _, found, below = page.partition('data-testid="inbox-items"')
+    return re.findall(r'data-feedback-id="([^"]+)"', below) if found else []
 
 
 def like(store: Store, n: int, at: datetime, author: str = "800", answers: str | None = None) -> None:
@@ -96,6 +97,39 @@ def test_a_filter_in_the_needs_an_answer_tab_leaves_likes_out_too(
     assert listed(positive) == ["post:1"]
     assert '<option value="like"' not in positive.split('id="kind"', 1)[1].split("</select>", 1)[0]
     assert listed(text(browser.get("/console/inbox?state=all&sentiment=positive"))) == ["like:1", "post:1"]
+
+
+def test_likes_outnumbering_the_questions_never_leave_the_needs_an_answer_page_empty(
+    browser: Browser, store: Store, clock: FakeClock
+) -> None:
+    # Given three questions, then 110 likes (a post gone viral: more than a query of a page reads)
+    now = clock()
+    for n in range(3):
+        say(store, n, f"question {n}?", now - timedelta(hours=3, minutes=n))
+    for n in range(110):
+        like(store, n, now - timedelta(minutes=110 - n), author=str(900 + n))
+    # Then the first page of what needs an answer shows the questions, not an empty page
+    page = text(browser.get("/console/inbox"))
+    assert listed(page) == ["post:0", "post:1", "post:2"]
+    assert 'data-testid="next-page"' not in page
+
+
+def test_a_page_cut_short_of_what_was_read_goes_on_from_its_last_item(
+    browser: Browser, store: Store, clock: FakeClock
+) -> None:
+    # Given 28 questions, a like before every second one
+    now = clock()
+    for n in range(14):
+        like(store, n, now - timedelta(minutes=3 * n))
+        say(store, 2 * n, f"question {2 * n}?", now - timedelta(minutes=3 * n + 1))
+        say(store, 2 * n + 1, f"question {2 * n + 1}?", now - timedelta(minutes=3 * n + 2))
+    # Then the pages hold 25 and 3 of them, newest first: none lost, none twice
+    first = text(browser.get("/console/inbox"))
+    link = re.search(r'data-testid="next-page" href="([^"]+)"', first)
+    assert link
+    second = text(browser.get(link.group(1).replace("&amp;", "&")))
+    assert listed(first) + listed(second) == [f"post:{n}" for n in range(28)]
+    assert len(listed(first)) == views.PAGE_SIZE
 
 
 def test_a_likes_conversation_names_the_deal_liked_and_does_not_link_to_itself(
