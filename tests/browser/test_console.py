@@ -396,8 +396,11 @@ def test_every_page_fits_a_390px_phone(page: Any, console: Service) -> None:
         "/inbox",
         "/inbox?kind=like",
         f"/inbox/{quote(like, safe='')}",
+        "/community",
+        "/alerts",
+        "/listening",
+        "/account",
     )
-    pages += ("/community", "/alerts", "/listening", "/account")
     for path in pages:
         page.get(f"{console.url}/console{path}")
         overflow = page.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
