@@ -24,12 +24,13 @@ from chalicelib.community import handle_entries
 from chalicelib.conversations import STATES, unwaiting_ops, waiting_ops
 from chalicelib.listening.rules import matched_rule_names
 from chalicelib.sentiment import Classifier, Sentiment
-from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, shard_of, summed
+from chalicelib.store import GSI1, ConditionFailed, Item, Key, Keys, Page, Store, iso, pack_cursor, shard_of, summed
 from chalicelib.store.conditions import Attr, ConditionBase
 from chalicelib.x.events import DirectMessage, Interaction, PostDeleted, XUser
 
 FeedbackKind = Literal["reply", "mention", "quote", "dm", "like"]
 KINDS: tuple[FeedbackKind, ...] = ("reply", "mention", "quote", "dm", "like")
+ANSWERABLE: tuple[FeedbackKind, ...] = ("reply", "mention", "quote", "dm")  # a like has nothing to answer
 LABELS = ("positive", "neutral", "negative")
 ALERT_ATTRIBUTION = timedelta(days=7)  # a DM within this time of a deal alert answers that deal
 LIKE = Sentiment("positive", Decimal(0))  # a like approves; it has no text to score
@@ -97,7 +98,7 @@ def record_feedback(
     negative = sentiment.label == "negative"
     post_id = event.post_id if isinstance(event, Interaction) else None
     counters = _counter_ops(store, event, kind, sentiment, deal_id)
-    if kind != "like":  # a like cannot be answered: it never waits for one
+    if kind in ANSWERABLE:  # a like cannot be answered: it never waits for one
         counters += waiting_ops(store, event.occurred_at, event.event_id)
     recorded = _write(store, item, counters, post_id, _person_ops(store, author, event.occurred_at, event.event_id))
     if recorded is None:
@@ -282,6 +283,9 @@ class FeedbackFilter(BaseModel):
     state: Literal["open", "answered", "dismissed"] | None = None
 
 
+READ_STEP = 100  # items one query of a longer read reads
+
+
 def list_feedback(
     store: Store,
     *,
@@ -293,14 +297,60 @@ def list_feedback(
     keyword: str | None = None,
     author_id: str | None = None,
     state: str | None = None,
+    kinds: tuple[str, ...] = (),
     limit: int,
     cursor: str | None,
+    read_up_to: int = 0,
 ) -> Page:
+    """Feedback newest first, filtered; ``kinds`` keeps only those kinds (the console's "needs an
+    answer" leaves likes out, whose stored state is ``open`` though nothing waits).
+
+    DynamoDB filters after it reads, so one query of ``limit`` items returns those that match. With
+    ``read_up_to``, the read goes on (queries of ``READ_STEP``) until ``limit`` match or that many
+    items were read: a filtered page is full unless what it asks for is rarer than that (likes
+    outnumbering replies, say). A page cut short of what was read ends at its last item."""
+    condition = _feedback_condition(deal_id, sentiment, kind, keyword, author_id, state, kinds)
+    budget = max(read_up_to, limit)
+    found: list[Item] = []
+    read = 0
+    while True:
+        step = limit if budget == limit else min(budget - read, READ_STEP)
+        page = store.query(
+            Keys.FEEDBACK,
+            index=GSI1,
+            newest_first=True,
+            sk_between=(iso(since) if since else "0", iso(until) if until else "~"),
+            filter=condition,
+            limit=step,
+            cursor=cursor,
+        )
+        read += step
+        found.extend(page.items)
+        cursor = page.next
+        if len(found) >= limit:
+            kept = found[:limit]
+            after = _cursor_after(kept[-1]) if len(found) > limit else cursor
+            return Page(items=[public_feedback(i) for i in kept], next=after)
+        if cursor is None or read >= budget:
+            return Page(items=[public_feedback(i) for i in found], next=cursor)
+
+
+def _feedback_condition(
+    deal_id: str | None,
+    sentiment: str | None,
+    kind: str | None,
+    keyword: str | None,
+    author_id: str | None,
+    state: str | None,
+    kinds: tuple[str, ...],
+) -> ConditionBase | None:
     wanted: list[ConditionBase] = [
         Attr(name).eq(value)
         for name, value in (("deal_id", deal_id), ("sentiment", sentiment), ("kind", kind), ("author_id", author_id))
         if value
     ]
+    if kinds:
+        wanted.append(Attr("kind").is_in(list(kinds)))
     if keyword:
         wanted.append(Attr("keywords").contains(keyword))
     if state in STATES:  # items recorded before states existed are open
@@ -310,16 +360,18 @@ def list_feedback(
     condition: ConditionBase | None = None
     for clause in wanted:
         condition = clause if condition is None else condition & clause
-    page = store.query(
-        Keys.FEEDBACK,
-        index=GSI1,
-        newest_first=True,
-        sk_between=(iso(since) if since else "0", iso(until) if until else "~"),
-        filter=condition,
-        limit=limit,
-        cursor=cursor,
-    )
-    return Page(items=[public_feedback(i) for i in page.items], next=page.next)
+    return condition
+
+
+def _cursor_after(item: Item) -> str:
+    """The cursor of the listing's page after ``item``: its key there, as DynamoDB's
+    LastEvaluatedKey would have said had the page ended at it."""
+    feedback_id = str(item["id"])
+    names = {
+        **Keys.feedback(feedback_id),
+        **Keys.feedback_index(datetime.fromisoformat(str(item["created_at"])), feedback_id),
+    }
+    return pack_cursor({name: item[name] for name in names})
 
 
 def public_feedback(item: Item) -> Item:

@@ -66,6 +66,7 @@ def thread(
         status,
         item=item,
         deal=deal,
+        deal_titles={str(deal["id"]): str(deal["title"])} if deal else {},
         answers=answers_of(visit.store, feedback_id),
         reopened_by=stored.get("reopened_by"),
         answerable=item["kind"] != "like" and bool(item["author_id"]),

@@ -1,6 +1,6 @@
 """What the console reads beyond the JSON routes' functions, every read bounded: day counters
 over a date range (one query of at most a hundred items), the next releases, followers by a
-handle's prefix (one partition range), and the activity log of operators' actions."""
+handle's prefix (one partition range), the deals released last, and the activity log of operators' actions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.community import list_followers
-from chalicelib.deals import SCHEDULED, public_deal
+from chalicelib.deals import EXPIRED, RELEASED, RELEASING, SCHEDULED, SOLD_OUT, public_deal
 from chalicelib.store import GSI1, Item, Keys, Page, Store, iso, without_keys
 
 MAX_DAYS = 100
@@ -79,6 +79,20 @@ def next_releases(store: Store, *, limit: int = 5, cursor: str | None = None) ->
     """Scheduled deals in release order, soonest first."""
     page = store.query(Keys.deals_by_status(SCHEDULED), index=GSI1, limit=limit, cursor=cursor)
     return Page(items=[public_deal(item) for item in page.items], next=page.next)
+
+
+WENT_OUT = (RELEASING, RELEASED, EXPIRED, SOLD_OUT)  # the deals feedback can answer
+
+
+def recent_deals(store: Store, *, limit: int) -> list[Item]:
+    """The ``limit`` deals released most recently, newest first: one query of at most ``limit``
+    items per status a deal that went out can have, merged."""
+    found = [
+        public_deal(item)
+        for status in WENT_OUT
+        for item in store.query(Keys.deals_by_status(status), index=GSI1, newest_first=True, limit=limit).items
+    ]
+    return sorted(found, key=lambda deal: (str(deal["release_at"]), str(deal["id"])), reverse=True)[:limit]
 
 
 def followers_by_handle(store: Store, prefix: str, *, limit: int, cursor: str | None) -> Page:

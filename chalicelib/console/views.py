@@ -33,7 +33,7 @@ from chalicelib.deals import (
     update_deal,
 )
 from chalicelib.errors import ApiError
-from chalicelib.feedback import KINDS, LABELS, deal_rollup, list_feedback
+from chalicelib.feedback import ANSWERABLE, KINDS, LABELS, deal_rollup, list_feedback
 from chalicelib.listening.rules import all_rules
 from chalicelib.posts import MAX_WEIGHTED_LENGTH
 from chalicelib.reports import channel_summary, deal_row
@@ -42,6 +42,7 @@ from chalicelib.subscribers import list_subscribers
 
 PAGE_SIZE = 25
 FILL_ROUNDS = 4  # a filtered listing reads at most this many pages to fill one
+READ_UP_TO = 500  # feedback items a filtered page reads at most (5 queries) to fill itself
 WAITING_SHOWN = 5  # the items waiting longest, on the overview and atop the inbox
 
 
@@ -193,7 +194,7 @@ def edit_deal(visit: Visit, deal_id: str) -> Response:
 
 def deal_page(visit: Visit, deal_id: str) -> Response:
     deal = get_deal(visit.store, deal_id)
-    feedback = list_feedback(visit.store, deal_id=deal_id, limit=50, cursor=None)
+    feedback = list_feedback(visit.store, deal_id=deal_id, limit=50, cursor=None, read_up_to=READ_UP_TO)
     rollup = deal_rollup(visit.store, deal_id)
     return visit.show(
         "deal.html",
@@ -221,42 +222,68 @@ def cancel(visit: Visit, deal_id: str) -> Response:
 # --- inbox and community (people: chalicelib/console/people.py) ------------------------------------
 
 
+INBOX_VIEWS = {  # the inbox's tabs: their label, and the query that opens each
+    "open": ("Needs an answer", ""),
+    "answered": ("Answered", "?state=answered"),
+    "dismissed": ("Dismissed", "?state=dismissed"),
+    "likes": ("Likes", "?kind=like"),
+    "all": ("All feedback", "?state=all"),
+}
+DEAL_CHOICES = 50  # the deals released last, offered by title in the inbox's deal filter
+
+
 def inbox(visit: Visit) -> Response:
-    wanted, errors = _inbox_filters(visit.query)
-    items, cursor = _filled(
-        lambda cursor: list_feedback(visit.store, **wanted, limit=PAGE_SIZE, cursor=cursor),
-        visit.query.get("cursor") or None,
-    )
+    view = _inbox_view(visit.query)
+    wanted, errors = _inbox_filters(visit.query, view)
+    try:
+        found = list_feedback(
+            visit.store, **wanted, limit=PAGE_SIZE, cursor=visit.query.get("cursor") or None, read_up_to=READ_UP_TO
+        )
+    except (InvalidCursor, ApiError):
+        found = Page(items=[], next=None)
+    items, cursor = found.items, found.next
     filters = {
-        name: visit.query.get(name, "")
-        for name in ("state", "kind", "sentiment", "deal_id", "keyword", "since", "until")
+        name: visit.query.get(name, "") for name in ("kind", "sentiment", "deal_id", "keyword", "since", "until")
     }
+    filters |= {"state": "all", "kind": "like"} if view == "likes" else {"state": view}
     keywords = [str(rule["name"]) for rule in all_rules(visit.store)]  # at most MAX_RULES
-    filtered = any(value for name, value in filters.items() if name != "state") or filters["state"] not in ("", "open")
+    filtered = any(value for name, value in filters.items() if name != "state") or view != "open"
     first_visit = not filtered and not visit.query.get("cursor")
     return visit.show(
         "inbox.html",
         422 if errors else 200,
         waiting=series.longest_waiting(visit.store, limit=WAITING_SHOWN) if first_visit else None,
+        view=view,
+        views=INBOX_VIEWS,
         filtered=filtered,
         items=items,
         deal_titles=deal_titles(visit.store, items),
+        deals=deal_choices(visit.store, filters["deal_id"]),
         next=cursor,
         filters=filters,
         errors=errors,
-        kinds=KINDS,
+        kinds=KINDS if view == "all" else ANSWERABLE,
         labels=LABELS,
         keywords=keywords,
-        states=STATES,
     )
 
 
-def _inbox_filters(query: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def _inbox_view(query: dict[str, str]) -> str:
+    """Which tab: what needs an answer unless asked. Likes are a tab of their own, whatever state
+    a like was stored with: a like never needs an answer."""
+    if query.get("kind") == "like":
+        return "likes"
+    state = query.get("state") or "open"
+    return state if state in INBOX_VIEWS and state != "likes" else "open"
+
+
+def _inbox_filters(query: dict[str, str], view: str) -> tuple[dict[str, Any], dict[str, str]]:
     wanted: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    state = query.get("state") or "open"  # the inbox shows what waits for an answer unless asked
-    if state != "all":
-        wanted["state"] = state if state in STATES else "open"
+    if view == "open":
+        wanted |= {"state": view, "kinds": ANSWERABLE}
+    elif view in STATES:
+        wanted["state"] = view
     for name, allowed in (("kind", KINDS), ("sentiment", LABELS)):
         value = query.get(name, "")
         if value and value not in allowed:
@@ -278,6 +305,21 @@ def _inbox_filters(query: dict[str, str]) -> tuple[dict[str, Any], dict[str, str
         except ValueError:
             errors[name] = "Pick a date, like 2026-11-01."
     return ({} if errors else wanted), errors
+
+
+def deal_choices(store: Store, chosen: str) -> list[tuple[str, str]]:
+    """The deal filter's options, ``(id, "Title · 27 Nov 2026")``, newest release first; a deal
+    chosen by a link but older than the ones offered is offered too, first."""
+    deals = series.recent_deals(store, limit=DEAL_CHOICES)
+    if chosen and len(chosen) <= 64 and all(str(d["id"]) != chosen for d in deals):
+        found = store.get(Keys.deal(chosen))
+        deals.insert(0, found or {"id": chosen, "title": f"deal {chosen}"})
+    return [(str(d["id"]), _deal_label(d)) for d in deals]
+
+
+def _deal_label(deal: Item) -> str:
+    released = deal.get("release_at")  # titles repeat when a deal runs again: the day tells them apart
+    return f"{deal['title']} · {filters.day(released)}" if released else str(deal["title"])
 
 
 def deal_titles(store: Store, items: list[Item]) -> dict[str, str]:

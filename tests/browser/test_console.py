@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -210,6 +210,39 @@ def test_the_inbox_filters_by_sentiment_and_by_kind(page: Any, console: Service)
     assert {e.get_attribute("data-kind") for e in dms} == {"dm"}
 
 
+def test_likes_wait_for_no_answer_in_the_inbox_and_have_a_tab_of_their_own(page: Any, console: Service) -> None:
+    signed_in(page, console)
+    page.get(console.url + "/console/inbox")
+    kinds = {e.get_attribute("data-kind") for e in by_css(page, '[data-testid="feedback-item"]')}
+    assert kinds
+    assert "like" not in kinds  # the seed likes every deal: none of them waits here
+    one(page, '[data-testid="view-likes"]').click()
+    wait_for(page, lambda p: "kind=like" in p.current_url, "the likes tab")
+    likes = by_css(page, '[data-testid="feedback-item"]')
+    assert likes
+    assert {e.get_attribute("data-kind") for e in likes} == {"like"}
+    assert one(page, '[data-testid="view-likes"]').get_attribute("aria-current") == "page"
+
+
+def test_the_inbox_is_filtered_by_choosing_a_deal_by_its_title(page: Any, console: Service) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    signed_in(page, console)
+    page.get(console.url + "/console/inbox?state=all")
+    deal = console.seeded.deals[0]
+    choice = Select(one(page, "#deal_id"))
+    offered = [o.text for o in choice.options]
+    assert offered[0] == "any deal"
+    assert len(offered) == len(console.seeded.deals) + 1  # every released deal, none typed by id
+    choice.select_by_visible_text(f"{deal.title} · {deal.release_at.day} {deal.release_at:%b %Y}")
+    one(page, '[data-testid="filter-button"]').click()
+    wait_for(page, lambda p: f"deal_id={deal.id}" in p.current_url, "the inbox filtered by deal")
+    shown = by_css(page, '[data-testid="feedback-item"]')
+    assert shown
+    assert {text_of(e.find_element("css selector", '[data-testid="deal-link"]')) for e in shown} == {deal.title}
+    assert Select(one(page, "#deal_id")).first_selected_option.get_attribute("value") == deal.id
+
+
 def test_the_listening_page_shows_share_of_voice_the_posts_heard_and_takes_a_rule(page: Any, console: Service) -> None:
     from selenium.webdriver.support.ui import Select
 
@@ -354,7 +387,20 @@ def test_every_page_fits_a_390px_phone(page: Any, console: Service) -> None:
     signed_in(page, console)
     page.set_window_size(390, 844)
     deal = console.seeded.deals[0].id
-    pages = ("", "/deals", "/deals/new", f"/deals/{deal}", "/inbox", "/community", "/alerts", "/listening", "/account")
+    like = next(f["id"] for f in console.all_pages("/feedback?kind=like") if f["deal_id"])
+    pages = (
+        "",
+        "/deals",
+        "/deals/new",
+        f"/deals/{deal}",
+        "/inbox",
+        "/inbox?kind=like",
+        f"/inbox/{quote(like, safe='')}",
+        "/community",
+        "/alerts",
+        "/listening",
+        "/account",
+    )
     for path in pages:
         page.get(f"{console.url}/console{path}")
         overflow = page.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
