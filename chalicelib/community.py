@@ -298,8 +298,8 @@ def _follower_item(
 
 
 def _history_key(event_id: str) -> str:
-    # Used in a document path (history.<key>): no dots.
-    return event_id.replace(".", "_")
+    # Used in a document path (history.<key>): no dots, no list indexes.
+    return event_id.replace(".", "_").replace("[", "_").replace("]", "_")
 
 
 def _encode(event: Applied) -> str:

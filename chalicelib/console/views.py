@@ -235,12 +235,14 @@ DEAL_CHOICES = 50  # the deals released last, offered by title in the inbox's de
 def inbox(visit: Visit) -> Response:
     view = _inbox_view(visit.query)
     wanted, errors = _inbox_filters(visit.query, view)
+    found = Page(items=[], next=None)  # a filter with a mistake in it lists nothing, not everything
     try:
-        found = list_feedback(
-            visit.store, **wanted, limit=PAGE_SIZE, cursor=visit.query.get("cursor") or None, read_up_to=READ_UP_TO
-        )
+        if not errors:
+            found = list_feedback(
+                visit.store, **wanted, limit=PAGE_SIZE, cursor=visit.query.get("cursor") or None, read_up_to=READ_UP_TO
+            )
     except (InvalidCursor, ApiError):
-        found = Page(items=[], next=None)
+        pass
     items, cursor = found.items, found.next
     filters = {
         name: visit.query.get(name, "") for name in ("kind", "sentiment", "deal_id", "keyword", "since", "until")
@@ -304,13 +306,14 @@ def _inbox_filters(query: dict[str, str], view: str) -> tuple[dict[str, Any], di
             wanted[name] = datetime.combine(date.fromisoformat(value), at, tzinfo=UTC)
         except ValueError:
             errors[name] = "Pick a date, like 2026-11-01."
-    return ({} if errors else wanted), errors
+    return wanted, errors
 
 
-def deal_choices(store: Store, chosen: str) -> list[tuple[str, str]]:
+def deal_choices(store: Store, chosen: str, *, offered: int = DEAL_CHOICES) -> list[tuple[str, str]]:
     """The deal filter's options, ``(id, "Title · 27 Nov 2026")``, newest release first; a deal
     chosen by a link but older than the ones offered is offered too, first."""
-    deals = series.recent_deals(store, limit=DEAL_CHOICES)
+    chosen = chosen.strip()
+    deals = series.recent_deals(store, limit=offered)
     if chosen and len(chosen) <= 64 and all(str(d["id"]) != chosen for d in deals):
         found = store.get(Keys.deal(chosen))
         deals.insert(0, found or {"id": chosen, "title": f"deal {chosen}"})

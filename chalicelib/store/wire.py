@@ -15,7 +15,8 @@ from collections.abc import Mapping, Set
 from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any
 
-# DynamoDB's numbers: 38 significant digits, exponents -130 to +125; boto3's context, to the letter.
+# DynamoDB's numbers: 38 significant digits; boto3's context, to the letter (it lets through some numbers
+# DynamoDB refuses, from 1E+126 to 9.99...E+126 and down to 1E-165: DynamoDB says so, as for boto3).
 NUMBERS = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
 _EXACT_INT = 10**38  # an int closer to zero than this is written as it stands, digit for digit
 

@@ -99,6 +99,17 @@ def test_a_filter_in_the_needs_an_answer_tab_leaves_likes_out_too(
     assert listed(text(browser.get("/console/inbox?state=all&sentiment=positive"))) == ["like:1", "post:1"]
 
 
+@pytest.mark.parametrize("mistake", ["kind=bogus", "since=yesterday", f"deal_id={'d' * 65}"])
+def test_a_filter_with_a_mistake_lists_nothing_rather_than_everything(
+    browser: Browser, store: Store, clock: FakeClock, mistake: str
+) -> None:
+    say(store, 1, "Is it in stock?", clock() - timedelta(minutes=2))
+    like(store, 1, clock() - timedelta(minutes=1))
+    page = browser.get(f"/console/inbox?{mistake}")
+    assert page.status_code == 422
+    assert listed(text(page)) == []
+
+
 def test_likes_outnumbering_the_questions_never_leave_the_needs_an_answer_page_empty(
     browser: Browser, store: Store, clock: FakeClock
 ) -> None:
@@ -163,7 +174,7 @@ def deal_options(page: str) -> list[tuple[str, str]]:
 
 
 def test_the_deal_filter_offers_the_deals_by_title_newest_first_and_keeps_the_id_in_the_link(
-    browser: Browser, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    browser: Browser, store: Store, clock: FakeClock
 ) -> None:
     # Given three released deals (each the answer of one reply) and one still scheduled
     released = [deal(store, clock, title, code) for title, code in (("XPS 13", "XPS1"), ("Latitude", "LAT1"))]
@@ -207,11 +218,9 @@ def test_the_deal_filter_offers_the_deals_by_title_newest_first_and_keeps_the_id
     assert f'<option value="{latitude}" selected>Latitude · {day}</option>' in chosen
 
     # And only the newest few are offered, yet a link to an older one still shows it chosen
-    monkeypatch.setattr(views, "DEAL_CHOICES", 2)
-    fewer = text(browser.get(f"/console/inbox?deal_id={xps}"))
-    assert [value for value, _ in deal_options(fewer)] == ["", xps, precision, latitude]
-    assert f'<option value="{xps}" selected>XPS 13 · {day}</option>' in fewer
-    assert listed(fewer) == ["post:0"]
+    fewer = views.deal_choices(store, f" {xps} ", offered=2)
+    assert fewer == [(xps, f"XPS 13 · {day}"), (precision, f"Precision · {day}"), (latitude, f"Latitude · {day}")]
+    assert listed(text(browser.get(f"/console/inbox?deal_id={xps}"))) == ["post:0"]
     # And a link to a deal that does not exist says so in the choice, listing nothing
     unknown = text(browser.get("/console/inbox?deal_id=nope"))
     assert '<option value="nope" selected>deal nope</option>' in unknown

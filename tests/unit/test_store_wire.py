@@ -119,9 +119,9 @@ SAME_AS_BOTO3 = [
     Decimal("-0"),
     Decimal("0E+200"),
     Decimal("1E+125"),
-    Decimal("1E+126"),  # Overflow
+    Decimal("1E+126"),  # boto3's context takes it (Overflow from 1E+127); DynamoDB refuses it
     Decimal("1E-130"),
-    Decimal("1E-131"),  # below DynamoDB's smallest: Subnormal, then Underflow
+    Decimal("1E-131"),  # below DynamoDB's smallest, yet boto3's context takes it (Underflow from 1E-166)
     Decimal("12345678901234567890123456789012345678"),
     Decimal("1234567890123456789012345678901234567.8"),
     Decimal("123456789012345678901234567890123456789"),
