@@ -306,15 +306,17 @@ def list_feedback(
     answer" leaves likes out, whose stored state is ``open`` though nothing waits).
 
     DynamoDB filters after it reads, so one query of ``limit`` items returns those that match. With
-    ``read_up_to``, the read goes on (queries of ``READ_STEP``) until ``limit`` match or that many
-    items were read: a filtered page is full unless what it asks for is rarer than that (likes
-    outnumbering replies, say). A page cut short of what was read ends at its last item."""
+    ``read_up_to``, the read goes on (a first query of ``limit``, then queries of ``READ_STEP``)
+    until ``limit`` match or that many items were read: a filtered page is full unless what it asks
+    for is rarer than that (likes outnumbering replies, say). A page cut short of what was read
+    ends at its last item."""
     condition = _feedback_condition(deal_id, sentiment, kind, keyword, author_id, state, kinds)
     budget = max(read_up_to, limit)
     found: list[Item] = []
     read = 0
     while True:
-        step = limit if budget == limit else min(budget - read, READ_STEP)
+        # A page's worth first (most pages match at once), then larger reads while it fills
+        step = limit if read == 0 else min(budget - read, READ_STEP)
         page = store.query(
             Keys.FEEDBACK,
             index=GSI1,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.console import views
-from chalicelib.feedback import record_feedback
+from chalicelib.feedback import ANSWERABLE, list_feedback, record_feedback
 from chalicelib.response_times import alert_long_waits
 from chalicelib.sentiment import VaderClassifier
 from chalicelib.store import Store
@@ -225,3 +225,23 @@ def test_the_deal_filter_offers_the_deals_by_title_newest_first_and_keeps_the_id
     unknown = text(browser.get("/console/inbox?deal_id=nope"))
     assert '<option value="nope" selected>deal nope</option>' in unknown
     assert listed(unknown) == []
+
+
+def test_a_page_that_matches_at_once_reads_only_a_page(store: Store, clock: FakeClock) -> None:
+    # Given 30 replies and, older, 60 likes
+    for n in range(60):
+        like(store, n, clock() - timedelta(hours=2, minutes=n))
+    for n in range(30):
+        say(store, n, "Is it in stock?", clock() - timedelta(minutes=n))
+    limits: list[int] = []
+    store._client.meta.events.register(  # botocore's own hook: what each query asked DynamoDB for
+        "before-parameter-build.dynamodb.Query", lambda params, **_: limits.append(params["Limit"])
+    )
+    # When the first page of what needs an answer is listed, Then one query of a page does it
+    first = list_feedback(store, state="open", kinds=ANSWERABLE, limit=25, cursor=None, read_up_to=500)
+    assert (len(first.items), limits) == (25, [25])
+    # And the next page, 5 replies then likes only, reads on in larger queries until it has read 500
+    limits.clear()
+    rest = list_feedback(store, state="open", kinds=ANSWERABLE, limit=25, cursor=first.next, read_up_to=500)
+    assert (len(rest.items), rest.next) == (5, None)
+    assert limits == [25, 100]  # the second query reached the end of the feedback
