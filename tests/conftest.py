@@ -91,3 +91,12 @@ def api(cloud: Stack) -> Iterator[Any]:
 @pytest.fixture
 def admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def browser(api: Any, admin: dict[str, str]) -> Any:
+    """The console through the API's client, as an operator signed in (tests/browser/ has its own
+    ``browser``: a real chromium)."""
+    from tests.console_browser import signed_in_browser
+
+    return signed_in_browser(api, admin)

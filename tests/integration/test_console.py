@@ -21,15 +21,8 @@ from tests.console_browser import (
     create_operator,
     csrf_of,
     set_cookies,
-    signed_in_browser,
     text,
 )
-
-
-@pytest.fixture
-def browser(api: Any, admin: dict[str, str]) -> Browser:
-    return signed_in_browser(api, admin)
-
 
 # --- operators and sign-in --------------------------------------------------------------------
 

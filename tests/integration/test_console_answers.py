@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.console_browser import Browser, signed_in_browser, text
+from tests.console_browser import Browser, text
 from tests.integration.test_answers import ACCOUNT, PERSON, a_dm, a_reply, deliver, listed
 
 REPLY_ID = "post:1900000000000000501"
@@ -21,11 +21,6 @@ REPLY_ID = "post:1900000000000000501"
 @pytest.fixture(autouse=True)
 def brand(cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("X_ACCOUNT_ID", ACCOUNT)
-
-
-@pytest.fixture
-def browser(api: Any, admin: dict[str, str]) -> Browser:
-    return signed_in_browser(api, admin)
 
 
 def hidden(page: str, name: str) -> str:

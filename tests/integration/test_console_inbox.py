@@ -16,7 +16,7 @@ from chalicelib.sentiment import VaderClassifier
 from chalicelib.store import Store
 from chalicelib.x.events import Interaction, XUser
 from tests.conftest import FakeClock
-from tests.console_browser import Browser, signed_in_browser, text
+from tests.console_browser import Browser, text
 from tests.factories import release_deal
 from tests.integration.test_console_pages import say
 from tests.integration.test_console_usability import waiting_ids
@@ -25,11 +25,6 @@ from tests.integration.test_console_usability import waiting_ids
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC))  # the API runs on the real clock
-
-
-@pytest.fixture
-def browser(api: Any, admin: dict[str, str]) -> Browser:
-    return signed_in_browser(api, admin)
 
 
 def listed(page: str) -> list[str]:

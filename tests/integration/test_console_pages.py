@@ -18,7 +18,7 @@ from chalicelib.sentiment import VaderClassifier
 from chalicelib.store import Store
 from chalicelib.x.events import FollowChange, Interaction, XUser
 from tests.conftest import FakeClock
-from tests.console_browser import EMAIL, Browser, signed_in_browser, text
+from tests.console_browser import EMAIL, Browser, text
 from tests.factories import release_deal, shopify_headers, shopify_order
 
 
@@ -44,11 +44,6 @@ def say(store: Store, n: int, text_: str, at: datetime, author: str = "500", han
         post_id=str(n),
     )
     record_feedback(store, event, VaderClassifier(), all_rules(store))
-
-
-@pytest.fixture
-def browser(api: Any, admin: dict[str, str]) -> Browser:
-    return signed_in_browser(api, admin)
 
 
 def figure(page: str, name: str) -> str:

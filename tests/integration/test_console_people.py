@@ -14,18 +14,13 @@ from chalicelib.console.sessions import Session
 from chalicelib.people import listening_post, person_page
 from chalicelib.store import Store
 from tests.conftest import FakeClock
-from tests.console_browser import Browser, csrf_of, signed_in_browser, text
+from tests.console_browser import Browser, csrf_of, text
 from tests.integration.test_console_pages import follow, say
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC))  # the API runs on the real clock
-
-
-@pytest.fixture
-def browser(api: Any, admin: dict[str, str]) -> Browser:
-    return signed_in_browser(api, admin)
 
 
 def words(html: str) -> str:

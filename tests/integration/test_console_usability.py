@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from chalicelib.store import Store
 from tests.conftest import FakeClock
-from tests.console_browser import Browser, signed_in_browser, text
+from tests.console_browser import Browser, text
 from tests.integration.test_console_pages import say
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime.now(UTC))  # the API runs on the real clock
-
-
-@pytest.fixture
-def browser(api: Any, admin: dict[str, str]) -> Browser:
-    return signed_in_browser(api, admin)
 
 
 def waiting_ids(page: str) -> list[str]:
